@@ -1,0 +1,21 @@
+using System.CommandLine;
+using ResNet.MLNet.Training;
+
+namespace ResNet.MLNet.Cli;
+
+/// <summary>The <c>resnet-mlnet</c> command line: builds the command tree and runs it.</summary>
+public static class CliApp
+{
+    /// <summary>Parses <paramref name="args"/> and runs the chosen command; returns the process exit code.</summary>
+    public static Task<int> RunAsync(string[] args, TextWriter? output = null, TextWriter? error = null)
+    {
+        NativeMemoryTuning.Apply();
+        var root = new RootCommand("ResNet.MLNet: fastai's chapter 14 ResNets as ML.NET pipelines.");
+        var configuration = new InvocationConfiguration
+        {
+            Output = output ?? Console.Out,
+            Error = error ?? Console.Error,
+        };
+        return root.Parse(args).InvokeAsync(configuration);
+    }
+}

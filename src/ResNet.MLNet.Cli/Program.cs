@@ -1,0 +1,3 @@
+using ResNet.MLNet.Cli;
+
+return await CliApp.RunAsync(args);
