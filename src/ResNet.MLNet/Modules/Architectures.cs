@@ -1,0 +1,36 @@
+namespace ResNet.MLNet.Modules;
+
+/// <summary>The chapter's models, ready for <c>ResNetTrainer.Options.Architecture</c>.</summary>
+public static class Architectures
+{
+    /// <summary>(A) The plain stride-2 CNN.</summary>
+    public static Architecture SimpleCnn { get; } = new(nameof(SimpleCnn), Models.SimpleCnn);
+
+    /// <summary>(B) The plain CNN built from stride-2 ResBlocks.</summary>
+    public static Architecture ResBlockCnn { get; } = new(nameof(ResBlockCnn), Models.ResBlockCnn);
+
+    /// <summary>(C) Two ResBlocks per stage.</summary>
+    public static Architecture DeepResBlockCnn { get; } = new(nameof(DeepResBlockCnn), Models.DeepResBlockCnn);
+
+    /// <summary>(D) ResNet-18 style: stem + [2, 2, 2, 2] ResBlocks.</summary>
+    public static Architecture ResNet18Chapter { get; } = new(nameof(ResNet18Chapter), c => Models.ResNet(c, new[] { 2, 2, 2, 2 }));
+
+    /// <summary>ResNet-34 style: stem + [3, 4, 6, 3] ResBlocks.</summary>
+    public static Architecture ResNet34Chapter { get; } = new(nameof(ResNet34Chapter), c => Models.ResNet(c, new[] { 3, 4, 6, 3 }));
+
+    /// <summary>(E) ResNet-50 style: stem + [3, 4, 6, 3] bottleneck blocks with expansion 4, trained at 224 px.</summary>
+    public static Architecture ResNet50Chapter { get; } = new(nameof(ResNet50Chapter), c => Models.ResNet(c, new[] { 3, 4, 6, 3 }, expansion: 4), defaultImageSize: 224);
+
+    /// <summary>All built-in architectures, in the chapter's order.</summary>
+    public static IReadOnlyList<Architecture> All { get; } = new[]
+    {
+        SimpleCnn, ResBlockCnn, DeepResBlockCnn, ResNet18Chapter, ResNet34Chapter, ResNet50Chapter,
+    };
+
+    /// <summary>Finds a built-in architecture by name (case-insensitive).</summary>
+    /// <exception cref="ArgumentException">No architecture has that name; the message lists the valid ones.</exception>
+    public static Architecture Get(string name) =>
+        All.FirstOrDefault(a => string.Equals(a.Name, name, StringComparison.OrdinalIgnoreCase))
+        ?? throw new ArgumentException(
+            $"Unknown architecture '{name}'. Choose one of: {string.Join(", ", All.Select(a => a.Name))}.", nameof(name));
+}
