@@ -1,0 +1,3 @@
+using ResNet.MLNet.Benchmarks;
+
+return BenchmarkRunner.Run(args);
