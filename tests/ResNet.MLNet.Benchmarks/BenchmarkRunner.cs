@@ -8,7 +8,7 @@ namespace ResNet.MLNet.Benchmarks;
 
 /// <summary>
 /// Runs the benchmark sections in one process and writes <c>results.md</c> and <c>results.json</c>.
-/// Usage: <c>dotnet run -c Release -- [--filter text] [--quick] [--out dir]</c>.
+/// Usage: <c>dotnet run -c Release -- [--filter text] [--quick] [--no-pytorch] [--out dir]</c>.
 /// </summary>
 public static class BenchmarkRunner
 {
@@ -36,12 +36,16 @@ public static class BenchmarkRunner
 
         int runs = quick ? 2 : 5;
         int steps = quick ? 2 : 5;
+        var rawCases = new List<(string, int)>();
         foreach (var architecture in Architectures.All)
         {
             int size = architecture.DefaultImageSize;
-            if (Selected($"{RawTrainingStep.Section} {architecture.Name}"))
-                RawTrainingStep.Run(table, architecture, batch: 64, size, steps, runs);
+            if (!Selected($"{RawTrainingStep.Section} {architecture.Name}")) continue;
+            RawTrainingStep.Run(table, architecture, batch: 64, size, steps, runs);
+            rawCases.Add((architecture.Name, size));
         }
+        if (rawCases.Count > 0 && !args.Contains("--no-pytorch"))
+            PyTorchReference.Run(table, rawCases, batch: 64, torch.get_num_threads(), steps, runs);
 
         table.Write(output, environment);
         Console.WriteLine();

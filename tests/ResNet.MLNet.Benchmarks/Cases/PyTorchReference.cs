@@ -1,0 +1,50 @@
+using System.Diagnostics;
+using System.Text.Json;
+using ResNet.MLNet.Benchmarks.Harness;
+
+namespace ResNet.MLNet.Benchmarks.Cases;
+
+/// <summary>
+/// PyTorch's images/s for the same models, batch, image size, optimiser and threads, measured by
+/// <c>pytorch_reference.py</c> with Debian's python3-torch when it is installed (a reference, not a dependency).
+/// </summary>
+public static class PyTorchReference
+{
+    public const string Section = "pytorch-step";
+    private const string Python = "/usr/bin/python3";
+
+    public static void Run(ResultTable table, IReadOnlyList<(string Name, int Size)> cases, int batch, int threads, int steps, int runs)
+    {
+        string script = Path.Combine(AppContext.BaseDirectory, "pytorch_reference.py");
+        if (!File.Exists(Python) || !File.Exists(script))
+        {
+            Console.WriteLine("  PyTorch reference skipped: /usr/bin/python3 or the script is missing.");
+            return;
+        }
+        var start = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string arg in new[] { script, "--threads", threads.ToString(), "--batch", batch.ToString(), "--steps", steps.ToString(), "--runs", runs.ToString() })
+            start.ArgumentList.Add(arg);
+        foreach (var (name, size) in cases)
+        {
+            start.ArgumentList.Add("--case");
+            start.ArgumentList.Add($"{name}:{size}");
+        }
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        string? line;
+        while ((line = process.StandardOutput.ReadLine()) is not null)
+        {
+            using var json = JsonDocument.Parse(line);
+            var root = json.RootElement;
+            string name = $"{root.GetProperty("case").GetString()} bs{batch} {root.GetProperty("size").GetInt32()}px";
+            double imagesPerSecond = root.GetProperty("images_per_second").GetDouble();
+            table.Add(new Result(Section, name, "images/s", imagesPerSecond, "img/s",
+                $"PyTorch {root.GetProperty("torch").GetString()}, ±{root.GetProperty("spread_percent").GetDouble():F1}%"));
+            if (table.Find(RawTrainingStep.Section, name, "images/s") is double ours)
+                table.Add(new Result("ratio", name, "TorchSharp / PyTorch", ours / imagesPerSecond, "×", "target ≥ 1.0"));
+        }
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+            Console.WriteLine($"  PyTorch reference failed (is python3-torch installed? apt-get install python3-torch): {stderr.Result.Trim()}");
+    }
+}
