@@ -1,0 +1,9 @@
+namespace ResNet.MLNet.Training;
+
+/// <summary>One row of fastai's epoch table: what the trainer measured after an epoch.</summary>
+/// <param name="Epoch">Zero-based epoch index, as fastai prints it.</param>
+/// <param name="TrainLoss">Smoothed training loss at the end of the epoch (β 0.98, debiased, never reset).</param>
+/// <param name="ValidLoss">Mean cross-entropy over the whole validation set; null without validation data.</param>
+/// <param name="Accuracy">Accuracy over the whole validation set; null without validation data.</param>
+/// <param name="Duration">Wall-clock time of the epoch (training and validation).</param>
+public sealed record EpochMetrics(int Epoch, double TrainLoss, double? ValidLoss, double? Accuracy, TimeSpan Duration);

@@ -1,0 +1,156 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ResNet.MLNet.Training;
+
+/// <summary>
+/// Adam as fastai defines it: decoupled weight decay <c>p ← p·(1 − lr·wd)</c> applied before the step (only to
+/// parameters in the decay group), first and second moments with dampening, bias correction <c>1 − β^step</c>
+/// and <c>eps</c> added after the square root. β1 is passed per step so the one-cycle schedule can drive it.
+/// </summary>
+internal sealed class FastaiAdam : IDisposable
+{
+    private readonly Slot[] _slots;
+
+    /// <param name="parameters">Each parameter with whether weight decay applies to it.</param>
+    /// <param name="beta2">Second-moment decay (fastai 0.99).</param>
+    /// <param name="eps">Added after the square root (fastai 1e-5).</param>
+    /// <param name="weightDecay">Decoupled weight decay (fastai 0.01).</param>
+    public FastaiAdam(IEnumerable<(Tensor Parameter, bool Decay)> parameters, double beta2 = 0.99, double eps = 1e-5, double weightDecay = 0.01)
+    {
+        _slots = parameters.Select(p => new Slot(p.Parameter, p.Decay)).ToArray();
+        Beta2 = beta2;
+        Eps = eps;
+        WeightDecay = weightDecay;
+    }
+
+    public double Beta2 { get; }
+    public double Eps { get; }
+    public double WeightDecay { get; }
+
+    /// <summary>Number of parameters in the decay group and in the no-decay group.</summary>
+    public (int Decay, int NoDecay) GroupSizes => (_slots.Count(s => s.Decay), _slots.Count(s => !s.Decay));
+
+    /// <summary>Splits a module's parameters the way fastai does: no weight decay on normalisation layers or biases.</summary>
+    public static IEnumerable<(Tensor Parameter, bool Decay)> Groups(nn.Module module)
+    {
+        var normParameters = new HashSet<IntPtr>();
+        foreach (var (_, sub) in module.named_modules())
+            if (IsNormalization(sub))
+                foreach (var p in sub.parameters(recurse: false)) normParameters.Add(p.Handle);
+        foreach (var (name, p) in module.named_parameters())
+        {
+            if (!p.requires_grad) continue;
+            bool isBias = name == "bias" || name.EndsWith(".bias", StringComparison.Ordinal);
+            yield return (p, !isBias && !normParameters.Contains(p.Handle));
+        }
+    }
+
+    public static bool IsNormalization(nn.Module m) => m is TorchSharp.Modules.BatchNorm1d or TorchSharp.Modules.BatchNorm2d
+        or TorchSharp.Modules.BatchNorm3d or TorchSharp.Modules.InstanceNorm1d or TorchSharp.Modules.InstanceNorm2d
+        or TorchSharp.Modules.InstanceNorm3d or TorchSharp.Modules.LayerNorm or TorchSharp.Modules.GroupNorm;
+
+    /// <summary>One optimiser step with learning rate <paramref name="lr"/> and β1 <paramref name="beta1"/>.</summary>
+    public void Step(double lr, double beta1)
+    {
+        using var noGrad = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        foreach (var s in _slots)
+        {
+            var grad = s.Parameter.grad;
+            if (grad is null) continue;
+            s.Step++;
+            s.ExpAvg ??= torch.zeros_like(s.Parameter).DetachFromDisposeScope();
+            s.ExpAvgSq ??= torch.zeros_like(s.Parameter).DetachFromDisposeScope();
+            if (s.Decay && WeightDecay != 0) s.Parameter.mul_(1 - lr * WeightDecay);
+            s.ExpAvg.mul_(beta1).add_(grad, alpha: 1 - beta1);
+            s.ExpAvgSq.mul_(Beta2).addcmul_(grad, grad, value: 1 - Beta2);
+            double debias1 = 1 - Math.Pow(beta1, s.Step);
+            double debias2 = 1 - Math.Pow(Beta2, s.Step);
+            var denominator = s.ExpAvgSq.div(debias2).sqrt_().add_(Eps);
+            s.Parameter.addcdiv_(s.ExpAvg, denominator, value: -lr / debias1);
+        }
+    }
+
+    /// <summary>Clears the gradients of every parameter.</summary>
+    public void ZeroGrad()
+    {
+        foreach (var s in _slots)
+        {
+            var grad = s.Parameter.grad;
+            if (grad is null) continue;
+            s.Parameter.grad = null;
+            grad.Dispose();
+        }
+    }
+
+    /// <summary>Writes the optimiser state (step counts and moments) for a checkpoint.</summary>
+    public void Save(BinaryWriter writer)
+    {
+        writer.Write(_slots.Length);
+        foreach (var s in _slots)
+        {
+            writer.Write(s.Step);
+            writer.Write(s.ExpAvg is not null);
+            if (s.ExpAvg is null) continue;
+            s.ExpAvg.Save(writer);
+            s.ExpAvgSq!.Save(writer);
+        }
+    }
+
+    /// <summary>Restores state written by <see cref="Save"/> for the same parameter list.</summary>
+    public void Load(BinaryReader reader)
+    {
+        int count = reader.ReadInt32();
+        if (count != _slots.Length)
+            throw new InvalidDataException($"The checkpoint's optimiser state holds {count} parameters; the model has {_slots.Length}.");
+        foreach (var s in _slots)
+        {
+            s.Step = reader.ReadInt64();
+            bool has = reader.ReadBoolean();
+            s.ExpAvg?.Dispose();
+            s.ExpAvgSq?.Dispose();
+            s.ExpAvg = s.ExpAvgSq = null;
+            if (!has) continue;
+            s.ExpAvg = torch.zeros_like(s.Parameter).DetachFromDisposeScope();
+            s.ExpAvgSq = torch.zeros_like(s.Parameter).DetachFromDisposeScope();
+            s.ExpAvg.Load(reader);
+            s.ExpAvgSq.Load(reader);
+        }
+    }
+
+    /// <summary>Copies the state (for restoring after an LR range test).</summary>
+    public void CopyStateFrom(FastaiAdam other)
+    {
+        if (other._slots.Length != _slots.Length) throw new ArgumentException("Optimisers over different parameter lists.", nameof(other));
+        using var noGrad = torch.no_grad();
+        for (int i = 0; i < _slots.Length; i++)
+        {
+            var (dst, src) = (_slots[i], other._slots[i]);
+            dst.Step = src.Step;
+            dst.ExpAvg?.Dispose();
+            dst.ExpAvgSq?.Dispose();
+            dst.ExpAvg = src.ExpAvg?.clone().DetachFromDisposeScope();
+            dst.ExpAvgSq = src.ExpAvgSq?.clone().DetachFromDisposeScope();
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var s in _slots)
+        {
+            s.ExpAvg?.Dispose();
+            s.ExpAvgSq?.Dispose();
+            s.ExpAvg = s.ExpAvgSq = null;
+        }
+    }
+
+    private sealed class Slot(Tensor parameter, bool decay)
+    {
+        public Tensor Parameter { get; } = parameter;
+        public bool Decay { get; } = decay;
+        public long Step { get; set; }
+        public Tensor? ExpAvg { get; set; }
+        public Tensor? ExpAvgSq { get; set; }
+    }
+}

@@ -1,0 +1,169 @@
+using System.Diagnostics;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ResNet.MLNet.Training;
+
+/// <summary>
+/// fastai's <c>Learner</c> + <c>fit_one_cycle</c>: owns the model, the Adam optimiser, the smoothed loss and the
+/// history; runs training passes (one-cycle schedule per batch) and whole-set validation passes.
+/// </summary>
+internal sealed class Learner : IDisposable
+{
+    private readonly TextWriter _output;
+    private readonly bool _progressBar;
+    private readonly double _weightDecay;
+    private readonly int _batchSize;
+    private bool _shuffleNoticeWritten;
+
+    public Learner(nn.Module<Tensor, Tensor> model, Device device, int batchSize, double weightDecay,
+        HalfPrecisionCopy? halfPrecision, TextWriter output, bool progressBar)
+    {
+        Model = model;
+        Device = device;
+        _batchSize = batchSize;
+        _weightDecay = weightDecay;
+        Half = halfPrecision;
+        _output = output;
+        _progressBar = progressBar;
+        Optimizer = NewOptimizer();
+    }
+
+    public nn.Module<Tensor, Tensor> Model { get; }
+    public Device Device { get; }
+    public FastaiAdam Optimizer { get; private set; }
+    public HalfPrecisionCopy? Half { get; }
+    public SmoothedLoss Smoothed { get; private set; } = new();
+    public List<EpochMetrics> History { get; } = [];
+
+    /// <summary>Called after every training batch with (epoch, batch, raw loss); the LR finder and tests use it.</summary>
+    public Action<int, int, double>? AfterBatch { get; set; }
+
+    private nn.Module<Tensor, Tensor> Working => Half?.Working ?? Model;
+
+    public FastaiAdam NewOptimizer() => new(FastaiAdam.Groups(Model), weightDecay: _weightDecay);
+
+    /// <summary>Replaces the optimiser and smoothed loss with fresh ones (after an LR range test).</summary>
+    public void ResetOptimizer()
+    {
+        Optimizer.Dispose();
+        Optimizer = NewOptimizer();
+        Smoothed = new SmoothedLoss();
+    }
+
+    /// <summary>One training step; returns the batch's (unscaled) loss. Throws <see cref="TrainingDivergedException"/> on NaN/Inf.</summary>
+    public double TrainBatch(ImageBatch batch, double lr, double momentum, int epoch, int batchIndex)
+    {
+        using var scope = torch.NewDisposeScope();
+        var x = batch.Features.to(Device);
+        var y = batch.Labels.to(Device);
+        Tensor logits = Half is null ? Model.forward(x) : Half.Forward(x);
+        var loss = nn.functional.cross_entropy(logits, y);
+        double value = loss.item<float>();
+        if (!double.IsFinite(value)) throw new TrainingDivergedException(epoch, batchIndex, value, lr);
+        if (Half is null)
+        {
+            loss.backward();
+            Optimizer.Step(lr, momentum);
+        }
+        else if (Half.BackwardToMaster(loss))
+        {
+            Optimizer.Step(lr, momentum);
+            Half.CopyMasterToWorking();
+        }
+        Optimizer.ZeroGrad();
+        return value;
+    }
+
+    /// <summary>fit_one_cycle from <paramref name="startEpoch"/> (non-zero when resuming) to <paramref name="epochs"/>.</summary>
+    public void FitOneCycle(TrainingData train, TrainingData? valid, int epochs, int startEpoch, OneCycleSchedule schedule,
+        long batchesPerEpoch, int seed, Action<EpochMetrics> onEpoch, Action<int>? checkpoint, CancellationToken cancellation)
+    {
+        if (batchesPerEpoch == 0)
+            throw new ArgumentException($"{train.Description} hold fewer rows than one batch (Options.BatchSize = {_batchSize}); " +
+                "the last incomplete training batch is dropped, as fastai does. Lower BatchSize or add training rows.");
+        long totalIterations = batchesPerEpoch * epochs;
+        var table = new EpochTable(_output);
+        for (int epoch = startEpoch; epoch < epochs; epoch++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            var clock = Stopwatch.StartNew();
+            Working.train();
+            NoteSelfShuffle(train);
+            var bar = _progressBar ? new ProgressBar(_output, $"epoch {epoch}", batchesPerEpoch) : null;
+            int b = 0;
+            using (var reader = new BatchReader(train, _batchSize, EpochRandom(seed, epoch), dropLast: true, "training", cancellation))
+            {
+                foreach (var batch in reader.Batches())
+                {
+                    using (batch)
+                    {
+                        double position = (double)(epoch * batchesPerEpoch + b) / totalIterations;
+                        double loss = TrainBatch(batch, schedule.LearningRate(position), schedule.Momentum(position), epoch, b);
+                        Smoothed.Add(loss);
+                        AfterBatch?.Invoke(epoch, b, loss);
+                        b++;
+                        bar?.Update(b, Smoothed.Value);
+                    }
+                    cancellation.ThrowIfCancellationRequested();
+                }
+            }
+            bar?.Clear();
+            Half?.SyncBuffersToMaster();
+            double? validLoss = null, accuracy = null;
+            if (valid is not null)
+                (validLoss, accuracy) = Validate(valid, cancellation);
+            var metrics = new EpochMetrics(epoch, Smoothed.Value, validLoss, accuracy, clock.Elapsed);
+            History.Add(metrics);
+            table.Write(metrics);
+            onEpoch(metrics);
+            checkpoint?.Invoke(epoch);
+        }
+        Model.eval();
+    }
+
+    /// <summary>Mean cross-entropy and accuracy over every row of <paramref name="valid"/> (in order, nothing dropped).</summary>
+    public (double Loss, double Accuracy) Validate(TrainingData valid, CancellationToken cancellation)
+    {
+        var model = Model;
+        model.eval();
+        double lossSum = 0;
+        long correct = 0, count = 0;
+        using var noGrad = torch.no_grad();
+        using var reader = new BatchReader(valid, _batchSize, random: null, dropLast: false, "validation", cancellation);
+        foreach (var batch in reader.Batches())
+        {
+            using (batch)
+            using (var scope = torch.NewDisposeScope())
+            {
+                var logits = model.forward(batch.Features.to(Device));
+                var y = batch.Labels.to(Device);
+                lossSum += nn.functional.cross_entropy(logits, y, reduction: nn.Reduction.Sum).item<float>();
+                correct += logits.argmax(1).eq(y).sum().item<long>();
+                count += batch.Count;
+            }
+            cancellation.ThrowIfCancellationRequested();
+        }
+        Working.train();
+        if (count == 0)
+            throw new ArgumentException($"{valid.Description} hold no rows; give validation rows or leave the validation options unset.");
+        return (lossSum / count, (double)correct / count);
+    }
+
+    /// <summary>The per-epoch Random handed to the cursor (drives upstream shuffling and augmentation).</summary>
+    public static Random EpochRandom(int seed, int epoch) => new(unchecked(seed * 1_000_003 + epoch * 7919 + 17));
+
+    private void NoteSelfShuffle(TrainingData train)
+    {
+        if (train.View.CanShuffle || _shuffleNoticeWritten) return;
+        _shuffleNoticeWritten = true;
+        _output.WriteLine($"note: the training data view cannot shuffle; shuffling rows through a pool of {BatchReader.ShufflePoolRows(train, _batchSize)} " +
+            "(add AppendCacheCheckpoint before the trainer for a full shuffle).");
+    }
+
+    public void Dispose()
+    {
+        Optimizer.Dispose();
+        Half?.Dispose();
+    }
+}

@@ -1,0 +1,194 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ResNet.MLNet.Training;
+
+/// <summary>
+/// Trains a TorchSharp image classifier the way fastai's <c>Learner.fit_one_cycle</c> does (Adam with decoupled weight
+/// decay, one-cycle learning rate and momentum, cross-entropy, accuracy) as the last step of an ML.NET pipeline.
+/// Input: a key-typed label and a <c>Vector&lt;Single, 3, H, W&gt;</c> image column. Output: a <see cref="ResNetTransformer"/>
+/// adding <c>Score</c> (class probabilities) and <c>PredictedLabel</c> (the label's key type).
+/// </summary>
+public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
+{
+    private readonly Options _options;
+
+    /// <summary>Creates the trainer; prefer <c>ml.MulticlassClassification.Trainers.ResNet(...)</c>.</summary>
+    public ResNetTrainer(Options options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Validate(options);
+        _options = options;
+    }
+
+    /// <summary>The options this trainer was created with.</summary>
+    public Options TrainerOptions => _options;
+
+    /// <summary>Trains on <paramref name="input"/> (the rows with <c>ValidationColumnName</c> false, or all rows) and returns the fitted transformer.</summary>
+    public ResNetTransformer Fit(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var o = _options;
+        string splitDescription = o.ValidationColumnName is null ? "" : $" ({o.ValidationColumnName} = false)";
+        var train = TrainingData.Create(input, o.FeatureColumnName, o.LabelColumnName, o.ValidationColumnName, keepWhen: false,
+            "the training rows" + splitDescription, "The training data");
+        TrainingData? valid = null;
+        if (o.ValidationSet is not null)
+            valid = TrainingData.Create(o.ValidationSet, o.FeatureColumnName, o.LabelColumnName, null, keepWhen: true,
+                "the validation set", "Options.ValidationSet");
+        else if (o.ValidationColumnName is not null)
+            valid = TrainingData.Create(input, o.FeatureColumnName, o.LabelColumnName, o.ValidationColumnName, keepWhen: true,
+                $"the validation rows ({o.ValidationColumnName} = true)", "The training data");
+        if (valid is not null && valid.ClassCount != train.ClassCount)
+            throw new ArgumentException($"Options.ValidationSet's label '{o.LabelColumnName}' has {valid.ClassCount} classes; the training data's has {train.ClassCount}.");
+        if (valid is not null && !valid.ImageShape.SequenceEqual(train.ImageShape))
+            throw new ArgumentException($"Options.ValidationSet's images are [{string.Join(",", valid.ImageShape)}]; the training images are [{string.Join(",", train.ImageShape)}].");
+        var classNames = ClassNamesOf(train.Label, train.ClassCount);
+
+        TrainingDevice.InitialiseTorch();
+        var device = TrainingDevice.Resolve(o.Device);
+        var log = o.Log ?? Console.Out;
+        int seed = o.Seed ?? Random.Shared.Next();
+        var cancellation = o.CancellationToken;
+
+        long trainRows = train.CountRows(cancellation);
+        long batchesPerEpoch = trainRows / o.BatchSize;
+
+        torch.manual_seed(seed);
+        var model = CreateModel(o, train, device);
+        HalfPrecisionCopy? half = null;
+        var halfType = HalfPrecisionType(o, device);
+        if (halfType is ScalarType dtype)
+            half = new HalfPrecisionCopy(model, CreateModel(o, train, device), dtype, new LossScaler());
+        else if (o.MixedPrecision)
+            log.WriteLine("MixedPrecision: training in fp32 on the CPU (bf16 measured slower than fp32 for these models here).");
+        if (half is not null)
+            log.WriteLine($"MixedPrecision: training in {(half.DType == ScalarType.Float16 ? "fp16" : "bf16")} with fp32 master weights and dynamic loss scaling.");
+
+        bool bar = o.ShowProgressBar && ProgressBar.IsTerminal(log);
+        using var learner = new Learner(model, device, o.BatchSize, o.WeightDecay, half, log, bar);
+        var schedule = new OneCycleSchedule(o.MaxLearningRate, o.PctStart, o.Div, o.DivFinal);
+        var identity = new TrainingCheckpoint(o.Architecture.Name, train.ClassCount, train.ImageShape, o.Epochs, batchesPerEpoch, o.MaxLearningRate, seed);
+        int startEpoch = 0;
+        if (o.Resume && o.CheckpointDirectory is not null && File.Exists(TrainingCheckpoint.PathIn(o.CheckpointDirectory)))
+        {
+            startEpoch = identity.Load(o.CheckpointDirectory, learner);
+            log.WriteLine($"Resuming from {TrainingCheckpoint.PathIn(o.CheckpointDirectory)} after epoch {startEpoch - 1}.");
+            var table = new EpochTable(log);
+            foreach (var m in learner.History) table.Write(m);
+        }
+        Action<int>? checkpoint = o.CheckpointDirectory is null ? null : epoch => identity.Save(o.CheckpointDirectory, learner, epoch + 1);
+        learner.FitOneCycle(train, valid, o.Epochs, startEpoch, schedule, batchesPerEpoch, seed, m =>
+        {
+            o.MetricsCallback?.Invoke(m);
+            o.Progress?.Report(m);
+        }, checkpoint, cancellation);
+
+        model.eval();
+        return new ResNetTransformer(model, device, o.Architecture.Name, classNames, train.Label.Type, o.LabelColumnName,
+            o.FeatureColumnName, train.ImageShape, learner.History.ToArray());
+    }
+
+    /// <summary>Checks the input columns and describes the output: the input columns plus <c>Score</c> and <c>PredictedLabel</c>.</summary>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        var o = _options;
+        var features = inputSchema.FirstOrDefault(c => c.Name == o.FeatureColumnName);
+        if (features.Name is null)
+            throw new ArgumentException($"The input has no feature column '{o.FeatureColumnName}' (Options.FeatureColumnName).");
+        if (features.Kind != SchemaShape.Column.VectorKind.Vector || features.ItemType != NumberDataViewType.Single)
+            throw new ArgumentException($"Feature column '{o.FeatureColumnName}' (Options.FeatureColumnName) must be a known-size Vector<Single, 3, H, W>.");
+        var label = inputSchema.FirstOrDefault(c => c.Name == o.LabelColumnName);
+        if (label.Name is null)
+            throw new ArgumentException($"The input has no label column '{o.LabelColumnName}' (Options.LabelColumnName).");
+        if (!label.IsKey || label.Kind != SchemaShape.Column.VectorKind.Scalar)
+            throw new ArgumentException($"Label column '{o.LabelColumnName}' (Options.LabelColumnName) must be a key type (e.g. from MapValueToKey).");
+        if (o.ValidationColumnName is string split)
+        {
+            var s = inputSchema.FirstOrDefault(c => c.Name == split);
+            if (s.Name is null || s.ItemType != BooleanDataViewType.Instance || s.Kind != SchemaShape.Column.VectorKind.Scalar)
+                throw new ArgumentException($"The input has no Boolean validation column '{split}' (Options.ValidationColumnName).");
+        }
+        // SchemaShape columns cannot be built with public API; CopyColumns derives them: Score has the shape of a known-size
+        // float vector, PredictedLabel that of the label key (with its key values).
+        var copies = new MLContext().Transforms;
+        return copies.CopyColumns(ResNetTransformer.ScoreColumnName, o.FeatureColumnName)
+            .Append(copies.CopyColumns(ResNetTransformer.PredictedLabelColumnName, o.LabelColumnName)).GetOutputSchema(inputSchema);
+    }
+
+    internal static DataViewSchema.Annotations TextVectorAnnotation(string kind, IReadOnlyList<string?> values)
+    {
+        var builder = new DataViewSchema.Annotations.Builder();
+        var memory = values.Select(v => (v ?? "").AsMemory()).ToArray();
+        ValueGetter<VBuffer<ReadOnlyMemory<char>>> getter = (ref VBuffer<ReadOnlyMemory<char>> dst) =>
+            dst = new VBuffer<ReadOnlyMemory<char>>(memory.Length, (ReadOnlyMemory<char>[])memory.Clone());
+        builder.Add(kind, new VectorDataViewType(TextDataViewType.Instance, memory.Length), getter);
+        return builder.ToAnnotations();
+    }
+
+    /// <summary>The label key's values in key order (or "0".."C-1" when the key has none).</summary>
+    internal static string[] ClassNamesOf(DataViewSchema.Column label, int classCount)
+    {
+        var kv = label.Annotations.Schema.GetColumnOrNull(AnnotationNames.KeyValues);
+        if (kv is null) return Enumerable.Range(0, classCount).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        var values = default(VBuffer<ReadOnlyMemory<char>>);
+        label.Annotations.GetValue(AnnotationNames.KeyValues, ref values);
+        var names = values.DenseValues().Select(v => v.ToString()).ToArray();
+        if (names.Length != classCount)
+            throw new ArgumentException($"Label column '{label.Name}' has {classCount} keys but {names.Length} key values.");
+        return names;
+    }
+
+    private static nn.Module<Tensor, Tensor> CreateModel(Options o, TrainingData train, Device device)
+    {
+        var model = o.Architecture.Create(train.ClassCount);
+        model.to(device);
+        int[] s = train.ImageShape;
+        try
+        {
+            model.eval();
+            using var noGrad = torch.no_grad();
+            using var scope = torch.NewDisposeScope();
+            var output = model.forward(torch.zeros(1, s[0], s[1], s[2], device: device));
+            if (output.dim() != 2 || output.shape[1] != train.ClassCount)
+                throw new ArgumentException($"Architecture '{o.Architecture.Name}' maps a [1,{s[0]},{s[1]},{s[2]}] image to " +
+                    $"[{string.Join(",", output.shape)}]; the trainer needs [1,{train.ClassCount}] logits (one per class of '{train.Label.Name}').");
+        }
+        catch (Exception ex) when (ex is not ArgumentException)
+        {
+            model.Dispose();
+            throw new ArgumentException($"Architecture '{o.Architecture.Name}' fails on [{s[0]},{s[1]},{s[2]}] images from column '{train.Features.Name}': {ex.Message}", ex);
+        }
+        model.train();
+        return model;
+    }
+
+    /// <summary>fp16 on CUDA; on CPU fp32 (bf16 measured slower here) unless a test forces bf16.</summary>
+    private static ScalarType? HalfPrecisionType(Options o, Device device)
+    {
+        if (!o.MixedPrecision) return null;
+        if (device.type == DeviceType.CUDA) return ScalarType.Float16;
+        return o.CpuHalfPrecision;
+    }
+
+    private static void Validate(Options o)
+    {
+        if (string.IsNullOrWhiteSpace(o.LabelColumnName)) throw new ArgumentException("Options.LabelColumnName must name the key-typed label column.");
+        if (string.IsNullOrWhiteSpace(o.FeatureColumnName)) throw new ArgumentException("Options.FeatureColumnName must name the image tensor column.");
+        if (o.Architecture is null) throw new ArgumentException("Options.Architecture must be set (e.g. Architectures.ResNet18Chapter).");
+        if (o.Epochs < 1) throw new ArgumentOutOfRangeException(nameof(o.Epochs), o.Epochs, "Options.Epochs must be at least 1.");
+        if (o.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(o.BatchSize), o.BatchSize, "Options.BatchSize must be at least 1.");
+        if (!(o.MaxLearningRate > 0) || float.IsInfinity(o.MaxLearningRate))
+            throw new ArgumentOutOfRangeException(nameof(o.MaxLearningRate), o.MaxLearningRate, "Options.MaxLearningRate must be a positive finite number.");
+        if (!(o.PctStart > 0 && o.PctStart < 1)) throw new ArgumentOutOfRangeException(nameof(o.PctStart), o.PctStart, "Options.PctStart must lie strictly between 0 and 1.");
+        if (!(o.Div > 0) || !(o.DivFinal > 0)) throw new ArgumentOutOfRangeException(nameof(o.Div), "Options.Div and Options.DivFinal must be positive.");
+        if (!(o.WeightDecay >= 0)) throw new ArgumentOutOfRangeException(nameof(o.WeightDecay), o.WeightDecay, "Options.WeightDecay must be zero or positive.");
+        if (o.ValidationSet is not null && o.ValidationColumnName is not null)
+            throw new ArgumentException("Set either Options.ValidationColumnName (a splitter column) or Options.ValidationSet (a separate view), not both.");
+        if (o.Resume && o.CheckpointDirectory is null) throw new ArgumentException("Options.Resume needs Options.CheckpointDirectory.");
+        TrainingDevice.Resolve(o.Device);
+    }
+}

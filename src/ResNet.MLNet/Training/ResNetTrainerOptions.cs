@@ -1,0 +1,90 @@
+using Microsoft.ML;
+using ResNet.MLNet.Modules;
+
+namespace ResNet.MLNet.Training;
+
+public sealed partial class ResNetTrainer
+{
+    /// <summary>
+    /// Options of <see cref="ResNetTrainer"/>. Names follow ML.NET's trainers (<c>LabelColumnName</c>,
+    /// <c>FeatureColumnName</c>, <c>BatchSize</c>, <c>ValidationSet</c>, <c>MetricsCallback</c>) and fastai's where
+    /// ML.NET has none (<c>MaxLearningRate</c>, <c>PctStart</c>, <c>Div</c>, <c>DivFinal</c>, <c>WeightDecay</c>).
+    /// </summary>
+    public sealed class Options
+    {
+        /// <summary>Key-typed label column (e.g. from <c>MapValueToKey</c>). Default "Label".</summary>
+        public string LabelColumnName { get; set; } = "Label";
+
+        /// <summary>Image tensor column, <c>Vector&lt;Single, 3, H, W&gt;</c> with known sizes. Default "Features".</summary>
+        public string FeatureColumnName { get; set; } = "Features";
+
+        /// <summary>
+        /// Boolean splitter column of the training data (fastai's splitter): rows with <c>true</c> form the validation set,
+        /// the others are trained on. Leave null to train on every row.
+        /// </summary>
+        public string? ValidationColumnName { get; set; }
+
+        /// <summary>A separate, already-preprocessed validation view (as ML.NET's ImageClassificationTrainer takes it).</summary>
+        public IDataView? ValidationSet { get; set; }
+
+        /// <summary>The network to train: an <see cref="Architectures"/> entry or your own <see cref="Architecture"/>.</summary>
+        public Architecture Architecture { get; set; } = Architectures.ResNet18Chapter;
+
+        /// <summary>Number of epochs of <c>fit_one_cycle</c>. Default 5.</summary>
+        public int Epochs { get; set; } = 5;
+
+        /// <summary>Peak learning rate of the one-cycle schedule (fastai <c>lr_max</c>). Default 1e-3.</summary>
+        public float MaxLearningRate { get; set; } = 1e-3f;
+
+        /// <summary>Fraction of the iterations spent warming up. Default 0.25.</summary>
+        public float PctStart { get; set; } = 0.25f;
+
+        /// <summary>The schedule starts at <c>MaxLearningRate / Div</c>. Default 25.</summary>
+        public float Div { get; set; } = 25f;
+
+        /// <summary>The schedule ends at <c>MaxLearningRate / DivFinal</c>. Default 1e5.</summary>
+        public float DivFinal { get; set; } = 1e5f;
+
+        /// <summary>Rows per batch. Default 64 (fastai's default).</summary>
+        public int BatchSize { get; set; } = 64;
+
+        /// <summary>Decoupled weight decay (not applied to BatchNorm parameters or biases). Default 0.01.</summary>
+        public float WeightDecay { get; set; } = 0.01f;
+
+        /// <summary>
+        /// fastai's <c>to_fp16</c>: half-precision working copy with fp32 master weights and dynamic loss scaling.
+        /// fp16 on CUDA; on CPU bf16 measured slower than fp32 for these models, so the trainer trains in fp32 and says so.
+        /// </summary>
+        public bool MixedPrecision { get; set; }
+
+        /// <summary>"auto" (CUDA when available), "cpu", "cuda" or "cuda:N". Default "auto".</summary>
+        public string Device { get; set; } = "auto";
+
+        /// <summary>Seed for weight initialisation and shuffling/augmentation; the same seed repeats a CPU run. Null: random.</summary>
+        public int? Seed { get; set; }
+
+        /// <summary>Called with each epoch's metrics (ML.NET's <c>MetricsCallback</c>).</summary>
+        public Action<EpochMetrics>? MetricsCallback { get; set; }
+
+        /// <summary>Receives each epoch's metrics.</summary>
+        public IProgress<EpochMetrics>? Progress { get; set; }
+
+        /// <summary>Where the epoch table goes; <see cref="Console.Out"/> when null. <see cref="TextWriter.Null"/> silences it.</summary>
+        public TextWriter? Log { get; set; }
+
+        /// <summary>Draw a live progress bar while training (only when the log is a console that is not redirected). Default true.</summary>
+        public bool ShowProgressBar { get; set; } = true;
+
+        /// <summary>Folder for a checkpoint written atomically after every epoch; null: no checkpoints.</summary>
+        public string? CheckpointDirectory { get; set; }
+
+        /// <summary>Continue from the checkpoint in <see cref="CheckpointDirectory"/> when one exists.</summary>
+        public bool Resume { get; set; }
+
+        /// <summary>Half-precision type used on the CPU when <see cref="MixedPrecision"/> is set; null trains in fp32 (tests force bf16).</summary>
+        internal TorchSharp.torch.ScalarType? CpuHalfPrecision { get; set; }
+
+        /// <summary>Stops training between batches (throws <see cref="OperationCanceledException"/>).</summary>
+        public CancellationToken CancellationToken { get; set; }
+    }
+}

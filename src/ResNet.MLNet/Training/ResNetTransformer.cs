@@ -1,0 +1,129 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ResNet.MLNet.Training;
+
+/// <summary>
+/// The trained classifier: adds <c>Score</c> (softmax probabilities, <c>Vector&lt;Single, C&gt;</c> whose slot names are the
+/// class names) and <c>PredictedLabel</c> (the training label's key type and key values), so
+/// <c>MulticlassClassification.Evaluate</c> and <c>MapKeyToValue("PredictedLabel")</c> work unchanged.
+/// Also exposes what persistence needs: the eval-mode module, class names, feature column and image shape, history.
+/// </summary>
+public sealed class ResNetTransformer : ITransformer, IDisposable
+{
+    /// <summary>Name of the probabilities column.</summary>
+    public const string ScoreColumnName = "Score";
+
+    /// <summary>Name of the predicted key column.</summary>
+    public const string PredictedLabelColumnName = "PredictedLabel";
+
+    private readonly DataViewSchema.Annotations _slotNames;
+    private readonly DataViewSchema.Annotations _keyValues;
+    private readonly object _forwardLock = new();
+
+    internal ResNetTransformer(nn.Module<Tensor, Tensor> model, Device device, string architecture, string[] classNames,
+        DataViewType labelType, string labelColumnName, string featureColumnName, int[] imageShape, IReadOnlyList<EpochMetrics> history)
+    {
+        Model = model;
+        Device = device;
+        ArchitectureName = architecture;
+        ClassNames = Array.AsReadOnly(classNames);
+        PredictedLabelType = (KeyDataViewType)labelType;
+        LabelColumnName = labelColumnName;
+        FeatureColumnName = featureColumnName;
+        ImageShape = Array.AsReadOnly(imageShape);
+        History = history;
+        _slotNames = ResNetTrainer.TextVectorAnnotation(AnnotationNames.SlotNames, classNames);
+        _keyValues = ResNetTrainer.TextVectorAnnotation(AnnotationNames.KeyValues, classNames);
+        model.eval();
+    }
+
+    /// <summary>The trained network in eval mode (input [N,3,H,W] float, output [N,C] logits).</summary>
+    public nn.Module<Tensor, Tensor> Model { get; }
+
+    /// <summary>The device the model lives on.</summary>
+    public Device Device { get; }
+
+    /// <summary>Name of the architecture that was trained.</summary>
+    public string ArchitectureName { get; }
+
+    /// <summary>Class names in key order (key 1 is <c>ClassNames[0]</c>).</summary>
+    public IReadOnlyList<string> ClassNames { get; }
+
+    /// <summary>Key type of <c>PredictedLabel</c> (the training label's).</summary>
+    public KeyDataViewType PredictedLabelType { get; }
+
+    /// <summary>The label column the model was trained on.</summary>
+    public string LabelColumnName { get; }
+
+    /// <summary>The image tensor column the model reads.</summary>
+    public string FeatureColumnName { get; }
+
+    /// <summary>The [3, H, W] image shape the model was trained on.</summary>
+    public IReadOnlyList<int> ImageShape { get; }
+
+    /// <summary>Every epoch's metrics, in order.</summary>
+    public IReadOnlyList<EpochMetrics> History { get; }
+
+    /// <summary>Always true: each row is scored on its own, so PredictionEngine works.</summary>
+    public bool IsRowToRowMapper => true;
+
+    /// <summary>The input schema plus <c>Score</c> and <c>PredictedLabel</c>.</summary>
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        CheckInput(inputSchema);
+        var builder = new DataViewSchema.Builder();
+        builder.AddColumns(inputSchema);
+        builder.AddColumn(ScoreColumnName, new VectorDataViewType(NumberDataViewType.Single, ClassNames.Count), _slotNames);
+        builder.AddColumn(PredictedLabelColumnName, PredictedLabelType, _keyValues);
+        return builder.ToSchema();
+    }
+
+    /// <summary>Scores every row of <paramref name="input"/> (lazily, as ML.NET transforms do).</summary>
+    public IDataView Transform(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return new ScoredDataView(this, input);
+    }
+
+    /// <summary>Maps single rows (used by PredictionEngine).</summary>
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        return new ScoringRowMapper(this, inputSchema);
+    }
+
+    void ICanSaveModel.Save(ModelSaveContext ctx) => throw new InvalidOperationException(
+        "Saving a ResNetTransformer needs the ONNX persistence (the network is exported to ONNX and saved through stock ML.NET " +
+        "transformers); this build does not include it yet.");
+
+    /// <summary>Releases the network's native memory.</summary>
+    public void Dispose() => Model.Dispose();
+
+    internal DataViewSchema.Column CheckInput(DataViewSchema inputSchema)
+    {
+        var features = inputSchema.GetColumnOrNull(FeatureColumnName)
+            ?? throw new ArgumentException($"The input has no column '{FeatureColumnName}', the image tensor column this model was trained on.");
+        var shape = TrainingData.ImageShapeOf(features, "the model's feature column");
+        if (!shape.SequenceEqual(ImageShape))
+            throw new ArgumentException($"Column '{FeatureColumnName}' holds [{string.Join(",", shape)}] images; the model was trained on [{string.Join(",", ImageShape)}].");
+        return features;
+    }
+
+    /// <summary>Softmax probabilities for <paramref name="rows"/> images stored back to back in <paramref name="pixels"/>.</summary>
+    internal void Score(float[] pixels, int rows, Span<float> probabilities)
+    {
+        int c = ClassNames.Count;
+        lock (_forwardLock)
+        {
+            using var noGrad = torch.no_grad();
+            using var scope = torch.NewDisposeScope();
+            var x = torch.tensor(pixels, [rows, ImageShape[0], ImageShape[1], ImageShape[2]]).to(Device);
+            var p = nn.functional.softmax(Model.forward(x), 1).to(ScalarType.Float32).cpu();
+            p.data<float>().CopyTo(probabilities[..(rows * c)], 0, 0);
+        }
+    }
+}

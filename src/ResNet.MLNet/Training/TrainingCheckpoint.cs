@@ -1,0 +1,122 @@
+using System.Text;
+using TorchSharp;
+
+namespace ResNet.MLNet.Training;
+
+/// <summary>
+/// The per-epoch checkpoint: the run's identity (architecture, classes, image shape, schedule), progress (epochs done,
+/// smoothed loss, history, loss scale), the model's state dict (weights and BatchNorm statistics) and the optimiser
+/// state. Written to a temporary file and renamed over the old one, so a crash never leaves a torn checkpoint.
+/// </summary>
+internal sealed record TrainingCheckpoint(string Architecture, int ClassCount, int[] ImageShape, int Epochs, long BatchesPerEpoch,
+    double MaxLearningRate, int Seed)
+{
+    public const string FileName = "checkpoint.resnet-mlnet";
+    private const string Magic = "RESNET-MLNET-CHECKPOINT";
+    private const int Version = 1;
+
+    public static string PathIn(string directory) => Path.Combine(directory, FileName);
+
+    public void Save(string directory, Learner learner, int epochsDone)
+    {
+        Directory.CreateDirectory(directory);
+        string target = PathIn(directory);
+        string temp = target + "." + Environment.ProcessId + ".tmp";
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+            using (var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true))
+            {
+                writer.Write(Magic);
+                writer.Write(Version);
+                WriteIdentity(writer);
+                writer.Write(epochsDone);
+                writer.Write(learner.Smoothed.Count);
+                writer.Write(learner.Smoothed.RawAverage);
+                writer.Write(learner.Half?.Scaler.Scale ?? 0);
+                writer.Write(learner.Half?.Scaler.CleanSteps ?? 0);
+                writer.Write(learner.History.Count);
+                foreach (var m in learner.History)
+                {
+                    writer.Write(m.Epoch);
+                    writer.Write(m.TrainLoss);
+                    writer.Write(m.ValidLoss ?? double.NaN);
+                    writer.Write(m.Accuracy ?? double.NaN);
+                    writer.Write(m.Duration.Ticks);
+                }
+                learner.Model.save(writer);
+                learner.Optimizer.Save(writer);
+                writer.Flush();
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temp, target, overwrite: true);
+        }
+        catch
+        {
+            try { File.Delete(temp); } catch (IOException) { }
+            throw;
+        }
+    }
+
+    /// <summary>Loads the checkpoint into <paramref name="learner"/> and returns the number of epochs it had completed.</summary>
+    public int Load(string directory, Learner learner)
+    {
+        string path = PathIn(directory);
+        try
+        {
+            using var stream = File.OpenRead(path);
+            using var reader = new BinaryReader(stream, Encoding.UTF8);
+            if (reader.ReadString() != Magic || reader.ReadInt32() != Version)
+                throw new InvalidDataException("not a ResNet.MLNet checkpoint of this version");
+            var saved = ReadIdentity(reader);
+            if (saved.Architecture != Architecture || saved.ClassCount != ClassCount || !saved.ImageShape.SequenceEqual(ImageShape)
+                || saved.Epochs != Epochs || saved.BatchesPerEpoch != BatchesPerEpoch || saved.MaxLearningRate != MaxLearningRate)
+                throw new InvalidDataException($"it belongs to a different run ({saved.Describe()}; this run is {Describe()})");
+            int epochsDone = reader.ReadInt32();
+            int smoothCount = reader.ReadInt32();
+            double smoothAverage = reader.ReadDouble();
+            double scale = reader.ReadDouble();
+            int clean = reader.ReadInt32();
+            int historyCount = reader.ReadInt32();
+            learner.History.Clear();
+            for (int i = 0; i < historyCount; i++)
+            {
+                int epoch = reader.ReadInt32();
+                double train = reader.ReadDouble(), valid = reader.ReadDouble(), accuracy = reader.ReadDouble();
+                var duration = TimeSpan.FromTicks(reader.ReadInt64());
+                learner.History.Add(new EpochMetrics(epoch, train, double.IsNaN(valid) ? null : valid, double.IsNaN(accuracy) ? null : accuracy, duration));
+            }
+            learner.Model.load(reader);
+            learner.Optimizer.Load(reader);
+            learner.Smoothed.Restore(smoothCount, smoothAverage);
+            if (learner.Half is not null)
+            {
+                if (scale > 0) learner.Half.Scaler.Restore(scale, clean);
+                learner.Half.SyncAllFromMaster();
+            }
+            return epochsDone;
+        }
+        catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or ArgumentException or IOException)
+        {
+            throw new InvalidDataException($"Cannot resume from checkpoint '{path}' (Options.CheckpointDirectory): {ex.Message}. " +
+                "Delete it or set Resume = false to start over.", ex);
+        }
+    }
+
+    private string Describe() => $"{Architecture}, {ClassCount} classes, images [{string.Join(",", ImageShape)}], {Epochs} epochs of " +
+        $"{BatchesPerEpoch} batches, max LR {MaxLearningRate:G3}";
+
+    private void WriteIdentity(BinaryWriter w)
+    {
+        w.Write(Architecture);
+        w.Write(ClassCount);
+        foreach (int d in ImageShape) w.Write(d);
+        w.Write(Epochs);
+        w.Write(BatchesPerEpoch);
+        w.Write(MaxLearningRate);
+        w.Write(Seed);
+    }
+
+    private static TrainingCheckpoint ReadIdentity(BinaryReader r) => new(r.ReadString(), r.ReadInt32(),
+        [r.ReadInt32(), r.ReadInt32(), r.ReadInt32()], r.ReadInt32(), r.ReadInt64(), r.ReadDouble(), r.ReadInt32());
+}
