@@ -68,7 +68,7 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
             log.WriteLine($"MixedPrecision: training in {(half.DType == ScalarType.Float16 ? "fp16" : "bf16")} with fp32 master weights and dynamic loss scaling.");
 
         bool bar = o.ShowProgressBar && ProgressBar.IsTerminal(log);
-        using var learner = new Learner(model, device, o.BatchSize, o.WeightDecay, half, log, bar);
+        using var learner = new Learner(model, device, o.BatchSize, o.WeightDecay, half, log, bar) { AfterBatch = o.AfterBatch };
         var schedule = new OneCycleSchedule(o.MaxLearningRate, o.PctStart, o.Div, o.DivFinal);
         var identity = new TrainingCheckpoint(o.Architecture.Name, train.ClassCount, train.ImageShape, o.Epochs, batchesPerEpoch, o.MaxLearningRate, seed);
         int startEpoch = 0;

@@ -84,6 +84,9 @@ public sealed partial class ResNetTrainer
         /// <summary>Half-precision type used on the CPU when <see cref="MixedPrecision"/> is set; null trains in fp32 (tests force bf16).</summary>
         internal TorchSharp.torch.ScalarType? CpuHalfPrecision { get; set; }
 
+        /// <summary>Called after every training batch with (epoch, batch, loss); used by tests.</summary>
+        internal Action<int, int, double>? AfterBatch { get; set; }
+
         /// <summary>Stops training between batches (throws <see cref="OperationCanceledException"/>).</summary>
         public CancellationToken CancellationToken { get; set; }
     }

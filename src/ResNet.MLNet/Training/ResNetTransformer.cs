@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using ResNet.MLNet.Transforms.Batching;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -22,6 +23,7 @@ public sealed class ResNetTransformer : ITransformer, IDisposable
     private readonly DataViewSchema.Annotations _slotNames;
     private readonly DataViewSchema.Annotations _keyValues;
     private readonly object _forwardLock = new();
+    private int _scoringBatchSize = 64;
 
     internal ResNetTransformer(nn.Module<Tensor, Tensor> model, Device device, string architecture, string[] classNames,
         DataViewType labelType, string labelColumnName, string featureColumnName, int[] imageShape, IReadOnlyList<EpochMetrics> history)
@@ -82,11 +84,56 @@ public sealed class ResNetTransformer : ITransformer, IDisposable
         return builder.ToSchema();
     }
 
-    /// <summary>Scores every row of <paramref name="input"/> (lazily, as ML.NET transforms do).</summary>
+    /// <summary>Rows scored together by <see cref="Transform"/> (one forward pass per batch). Default 64.</summary>
+    public int ScoringBatchSize
+    {
+        get => _scoringBatchSize;
+        set => _scoringBatchSize = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "ScoringBatchSize must be at least 1.");
+    }
+
+    /// <summary>Scores every row of <paramref name="input"/>, lazily and in batches of <see cref="ScoringBatchSize"/>.</summary>
     public IDataView Transform(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        return new ScoredDataView(this, input);
+        CheckInput(input.Schema);
+        int c = ClassNames.Count, rowSize = ImageShape[0] * ImageShape[1] * ImageShape[2];
+        int batchSize = ScoringBatchSize;
+        return new BatchedDataView(input,
+            [new BatchOutputColumn(ScoreColumnName, new VectorDataViewType(NumberDataViewType.Single, c), _slotNames),
+             new BatchOutputColumn(PredictedLabelColumnName, PredictedLabelType, _keyValues)],
+            [FeatureColumnName],
+            batch =>
+            {
+                var pixels = new float[batch.Count * rowSize];
+                var probabilities = new float[batch.Count * c];
+                var features = batch.Input<VBuffer<float>>(FeatureColumnName);
+                var scores = batch.Output<VBuffer<float>>(ScoreColumnName);
+                var predicted = batch.Output<uint>(PredictedLabelColumnName);
+                for (int i = 0; i < batch.Count; i++)
+                {
+                    if (features[i].Length != rowSize)
+                        throw new InvalidOperationException($"Column '{FeatureColumnName}' holds {features[i].Length} values in a row; expected {rowSize}.");
+                    features[i].CopyTo(pixels.AsSpan(i * rowSize, rowSize));
+                }
+                Score(pixels, batch.Count, probabilities);
+                for (int i = 0; i < batch.Count; i++)
+                {
+                    var row = probabilities.AsSpan(i * c, c);
+                    var editor = VBufferEditor.Create(ref scores[i], c);
+                    row.CopyTo(editor.Values);
+                    scores[i] = editor.Commit();
+                    predicted[i] = (uint)ArgMax(row) + 1;
+                }
+            },
+            batchSize);
+    }
+
+    internal static int ArgMax(ReadOnlySpan<float> values)
+    {
+        int best = 0;
+        for (int i = 1; i < values.Length; i++)
+            if (values[i] > values[best]) best = i;
+        return best;
     }
 
     /// <summary>Maps single rows (used by PredictionEngine).</summary>
@@ -113,7 +160,7 @@ public sealed class ResNetTransformer : ITransformer, IDisposable
         return features;
     }
 
-    /// <summary>Softmax probabilities for <paramref name="rows"/> images stored back to back in <paramref name="pixels"/>.</summary>
+    /// <summary>Softmax probabilities for the <paramref name="rows"/> images stored back to back in <paramref name="pixels"/> (exactly that long).</summary>
     internal void Score(float[] pixels, int rows, Span<float> probabilities)
     {
         int c = ClassNames.Count;

@@ -46,10 +46,7 @@ internal sealed class RowScorer
             throw new InvalidOperationException($"Column '{_model.FeatureColumnName}' holds {_buffer.Length} values at row {_input.Position}; expected {_pixels.Length}.");
         _buffer.CopyTo(_pixels);
         _model.Score(_pixels, 1, _probabilities);
-        int best = 0;
-        for (int i = 1; i < _probabilities.Length; i++)
-            if (_probabilities[i] > _probabilities[best]) best = i;
-        _predicted = (uint)best + 1;
+        _predicted = (uint)ResNetTransformer.ArgMax(_probabilities) + 1;
         _scoredPosition = _input.Position;
     }
 }
