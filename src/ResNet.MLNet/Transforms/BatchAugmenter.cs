@@ -1,0 +1,233 @@
+using Microsoft.ML.Data;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ResNet.MLNet.Transforms;
+
+/// <summary>
+/// fastai's batch augmentation with TorchSharp: per image, flip/rotate/zoom compose into one affine matrix, the
+/// perspective warp and the random-resized-crop into the same projective map; ONE <c>grid_sample</c> per batch
+/// resamples every image (bilinear, reflection padding, align_corners as configured); lighting is applied in logit
+/// space. Input images are planar [3, H, W] (bytes 0..255 or floats 0..1); output floats 0..1.
+/// </summary>
+internal sealed class BatchAugmenter : IDisposable
+{
+    private readonly AugmentOptions _options;
+    private readonly Tensor _baseGrid;      // [outH·outW, 3]: (u, v, 1) for every output pixel
+    private byte[] _byteStage = [];
+    private float[] _floatStage = [];
+
+    public BatchAugmenter(AugmentOptions options, int height, int width)
+    {
+        options.Validate();
+        _options = options.Clone();
+        Height = height;
+        Width = width;
+        OutputHeight = options.Size ?? height;
+        OutputWidth = options.Size ?? width;
+        _baseGrid = BaseGrid(OutputHeight, OutputWidth, options.AlignCorners);
+    }
+
+    /// <summary>Source height.</summary>
+    public int Height { get; }
+
+    /// <summary>Source width.</summary>
+    public int Width { get; }
+
+    /// <summary>Output height.</summary>
+    public int OutputHeight { get; }
+
+    /// <summary>Output width.</summary>
+    public int OutputWidth { get; }
+
+    /// <summary>Draws the augmentation of <paramref name="count"/> images (fastai's distributions and probabilities).</summary>
+    public ImageAugmentation[] Draw(Random random, int count)
+    {
+        var result = new ImageAugmentation[count];
+        for (int i = 0; i < count; i++)
+            result[i] = _options.SameForBatch && i > 0 ? result[0] : DrawOne(random);
+        return result;
+    }
+
+    private ImageAugmentation DrawOne(Random random)
+    {
+        var o = _options;
+        double Uniform(double lo, double hi) => lo + (hi - lo) * random.NextDouble();
+        bool Happens(double p) => random.NextDouble() < p;
+
+        int dihedral = 0;
+        if (o.DoFlip)
+            dihedral = o.FlipVertical ? (Happens(0.5) ? random.Next(8) : 0) : (Happens(0.5) ? 1 : 0);
+
+        double maxWarp = o.MaxWarp * o.Multiplier, maxRotate = o.MaxRotate * o.Multiplier, maxLighting = o.MaxLighting * o.Multiplier;
+        double warpX = 0, warpY = 0;
+        if (maxWarp > 0 && Happens(o.PAffine))
+        {
+            warpX = Uniform(-maxWarp, maxWarp);
+            warpY = Uniform(-maxWarp, maxWarp);
+        }
+
+        double rotate = maxRotate > 0 && Happens(o.PAffine) ? Uniform(-maxRotate, maxRotate) : 0;
+
+        double scale = 1, zoomX = 0, zoomY = 0;
+        if ((o.MinZoom < 1 || o.MaxZoom > 1) && Happens(o.PAffine))
+        {
+            scale = 1 / Uniform(o.MinZoom, o.MaxZoom);
+            zoomX = (1 - scale) * Uniform(-1, 1);
+            zoomY = (1 - scale) * Uniform(-1, 1);
+        }
+
+        double brightness = 0.5, contrast = 1;
+        if (maxLighting > 0)
+        {
+            if (Happens(o.PLighting)) brightness = Uniform(0.5 * (1 - maxLighting), 0.5 * (1 + maxLighting));
+            if (Happens(o.PLighting)) contrast = Math.Exp(Uniform(Math.Log(1 - maxLighting), -Math.Log(1 - maxLighting)));
+        }
+
+        var crop = DrawCrop(random);
+        return crop with
+        {
+            Dihedral = dihedral, RotateDegrees = rotate, ZoomScale = scale, ZoomCenterX = zoomX, ZoomCenterY = zoomY,
+            WarpX = warpX, WarpY = warpY, Brightness = brightness, Contrast = contrast,
+        };
+    }
+
+    /// <summary>fastai's random-resized-crop with aspect ratio 1: 10 tries at a random area, else the centre square.</summary>
+    private ImageAugmentation DrawCrop(Random random)
+    {
+        int w = Width, h = Height;
+        for (int attempt = 0; attempt < 10; attempt++)
+        {
+            double area = (_options.MinScale + (1 - _options.MinScale) * random.NextDouble()) * w * h;
+            int side = (int)Math.Round(Math.Sqrt(area), MidpointRounding.ToEven);
+            if (side <= w && side <= h && side > 0)
+            {
+                int top = random.Next(h - side + 1), left = random.Next(w - side + 1);
+                return ImageAugmentation.Identity(w, h) with { CropLeft = left, CropTop = top, CropWidth = side, CropHeight = side };
+            }
+        }
+
+        return ImageAugmentation.CenterSquare(w, h);
+    }
+
+    /// <summary>
+    /// Augments <paramref name="images"/> ([B, 3, H, W] floats in 0..1) with one augmentation per image; returns
+    /// [B, 3, outH, outW] in the caller's dispose scope.
+    /// </summary>
+    public Tensor Apply(Tensor images, IReadOnlyList<ImageAugmentation> augmentations)
+    {
+        int b = (int)images.shape[0];
+        if (augmentations.Count != b)
+            throw new ArgumentException($"Expected {b} augmentations, got {augmentations.Count}.", nameof(augmentations));
+        using var scope = NewDisposeScope();
+        var matrices = new float[b * 9];
+        for (int i = 0; i < b; i++)
+        {
+            var m = augmentations[i].Matrix(Width, Height, _options.AlignCorners);
+            for (int j = 0; j < 9; j++) matrices[9 * i + j] = (float)m[j];
+        }
+
+        var g = tensor(matrices, [b, 3, 3]);
+        var coords = matmul(_baseGrid, g.transpose(1, 2));                  // [B, P, 3]
+        var xy = coords[.., .., ..2] / coords[.., .., 2..3];
+        var grid = xy.reshape(b, OutputHeight, OutputWidth, 2);
+        var output = nn.functional.grid_sample(images, grid,
+            _options.Mode == InterpolationMode.Nearest ? GridSampleMode.Nearest : GridSampleMode.Bilinear,
+            _options.PadMode switch
+            {
+                PadMode.Zeros => GridSamplePaddingMode.Zeros,
+                PadMode.Border => GridSamplePaddingMode.Border,
+                _ => GridSamplePaddingMode.Reflection,
+            },
+            _options.AlignCorners);
+
+        if (augmentations.Any(a => a.HasLighting))
+        {
+            var logitB = tensor(augmentations.Select(a => (float)Math.Log(a.Brightness / (1 - a.Brightness))).ToArray(), [b, 1, 1, 1]);
+            var c = tensor(augmentations.Select(a => (float)a.Contrast).ToArray(), [b, 1, 1, 1]);
+            output = output.clamp(1e-7, 1 - 1e-7).logit().add_(logitB).mul_(c).sigmoid_();
+        }
+
+        return output.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Augments the first <paramref name="count"/> planar images of <paramref name="inputs"/> (bytes 0..255 or floats
+    /// 0..1) into <paramref name="outputs"/>: random draws when <paramref name="random"/> is given, else the
+    /// validation transform (centre square resized to the output size).
+    /// </summary>
+    public void Augment<T>(VBuffer<T>[] inputs, int count, Random? random, VBuffer<float>[] outputs)
+    {
+        using var scope = NewDisposeScope();
+        var images = Stack(inputs, count);
+        var augmentations = random is null
+            ? Enumerable.Repeat(ImageAugmentation.CenterSquare(Width, Height), count).ToArray()
+            : Draw(random, count);
+        var result = Apply(images, augmentations).contiguous();
+        int length = 3 * OutputHeight * OutputWidth;
+        var all = result.data<float>();
+        for (int i = 0; i < count; i++)
+        {
+            var editor = VBufferEditor.Create(ref outputs[i], length);
+            all.CopyTo(editor.Values, 0, (long)i * length);
+            outputs[i] = editor.Commit();
+        }
+    }
+
+    private Tensor Stack<T>(VBuffer<T>[] inputs, int count)
+    {
+        int length = 3 * Height * Width;
+        long[] shape = [count, 3, Height, Width];
+        if (typeof(T) == typeof(byte))
+        {
+            if (_byteStage.Length != count * length) _byteStage = new byte[count * length];
+            for (int i = 0; i < count; i++)
+                CopyDense((VBuffer<byte>)(object)inputs[i], _byteStage.AsSpan(i * length, length));
+            return tensor(_byteStage, shape).to_type(ScalarType.Float32).div_(255f);
+        }
+
+        if (typeof(T) == typeof(float))
+        {
+            if (_floatStage.Length != count * length) _floatStage = new float[count * length];
+            for (int i = 0; i < count; i++)
+                CopyDense((VBuffer<float>)(object)inputs[i], _floatStage.AsSpan(i * length, length));
+            return tensor(_floatStage, shape);
+        }
+
+        throw new NotSupportedException($"Images of {typeof(T).Name} cannot be augmented; use Byte or Single.");
+    }
+
+    private static void CopyDense<TItem>(VBuffer<TItem> source, Span<TItem> destination)
+    {
+        if (source.Length != destination.Length)
+            throw new InvalidOperationException($"An image vector has {source.Length} values; expected {destination.Length}.");
+        if (source.IsDense) source.GetValues().CopyTo(destination);
+        else
+        {
+            destination.Clear();
+            var indices = source.GetIndices();
+            var values = source.GetValues();
+            for (int k = 0; k < indices.Length; k++) destination[indices[k]] = values[k];
+        }
+    }
+
+    private static Tensor BaseGrid(int height, int width, bool alignCorners)
+    {
+        static float Coord(int j, int n, bool align) =>
+            align ? (n == 1 ? 0f : -1f + 2f * j / (n - 1)) : (2f * j + 1f) / n - 1f;
+        var values = new float[height * width * 3];
+        for (int y = 0, k = 0; y < height; y++)
+            for (int x = 0; x < width; x++, k += 3)
+            {
+                values[k] = Coord(x, width, alignCorners);
+                values[k + 1] = Coord(y, height, alignCorners);
+                values[k + 2] = 1f;
+            }
+
+        var grid = tensor(values, [height * width, 3]);
+        grid.DetachFromDisposeScope();
+        return grid;
+    }
+
+    public void Dispose() => _baseGrid.Dispose();
+}

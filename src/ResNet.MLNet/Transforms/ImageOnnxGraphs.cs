@@ -1,0 +1,58 @@
+using ResNet.MLNet.Onnx;
+
+namespace ResNet.MLNet.Transforms;
+
+/// <summary>
+/// The small ONNX graphs that carry the image tensor maths into a saved model (run by ML.NET's
+/// <c>ApplyOnnxModel</c>). Inputs and outputs are single planar images [3, H, W].
+/// </summary>
+internal static class ImageOnnxGraphs
+{
+    /// <summary>
+    /// The validation transform of <c>AugmentImages</c>: to float (bytes / 255), crop the largest centred square,
+    /// resize it to <paramref name="outputHeight"/>×<paramref name="outputWidth"/> (bilinear or nearest; align-corners
+    /// or half-pixel coordinates, as <c>grid_sample</c> does).
+    /// </summary>
+    public static byte[] CenterCropResize(string inputName, string outputName, bool isByte, int height, int width,
+        int outputHeight, int outputWidth, InterpolationMode mode, bool alignCorners)
+    {
+        var g = new OnnxGraphBuilder("augment_images_validation");
+        string x = ToUnitFloat(g, inputName, isByte, height, width);
+        int side = Math.Min(height, width), top = (height - side) / 2, left = (width - side) / 2;
+        string cropped = x;
+        if (side != height || side != width)
+        {
+            cropped = g.AddNode("Slice", [x, g.AddInitializer(g.UniqueName("crop_starts"), [top, left], 2),
+                g.AddInitializer(g.UniqueName("crop_ends"), [top + side, left + side], 2), g.AddInitializer(g.UniqueName("crop_axes"), [1L, 2L], 2)]);
+        }
+
+        string batchAxis = g.AddInitializer(g.UniqueName("batch_axis"), [0L], 1);
+        string batched = g.AddNode("Unsqueeze", [cropped, batchAxis]);
+        string resized = g.AddNode("Resize", [batched, "", "", g.AddInitializer(g.UniqueName("sizes"), [1L, 3L, outputHeight, outputWidth], 4)],
+            OnnxAttribute.String("mode", mode == InterpolationMode.Nearest ? "nearest" : "linear"),
+            OnnxAttribute.String("coordinate_transformation_mode", alignCorners ? "align_corners" : "half_pixel"),
+            OnnxAttribute.String("nearest_mode", "round_prefer_ceil"));
+        g.AddNode("Squeeze", [resized, batchAxis], [outputName]);
+        g.AddOutput(outputName, OnnxElementType.Float, 3, outputHeight, outputWidth);
+        return g.ToModelBytes();
+    }
+
+    /// <summary><c>NormalizeImages</c>: (x − mean) / std per channel, on 0..1 values (bytes are divided by 255 first).</summary>
+    public static byte[] Normalize(string inputName, string outputName, bool isByte, int height, int width, ImageStats stats)
+    {
+        var g = new OnnxGraphBuilder("normalize_images");
+        string x = ToUnitFloat(g, inputName, isByte, height, width);
+        string centred = g.AddNode("Sub", [x, g.AddInitializer(g.UniqueName("mean"), stats.Mean.ToArray(), 3, 1, 1)]);
+        g.AddNode("Div", [centred, g.AddInitializer(g.UniqueName("std"), stats.Std.ToArray(), 3, 1, 1)], [outputName]);
+        g.AddOutput(outputName, OnnxElementType.Float, 3, height, width);
+        return g.ToModelBytes();
+    }
+
+    private static string ToUnitFloat(OnnxGraphBuilder g, string inputName, bool isByte, int height, int width)
+    {
+        g.AddInput(inputName, isByte ? OnnxElementType.UInt8 : OnnxElementType.Float, 3, height, width);
+        if (!isByte) return inputName;
+        string asFloat = g.AddNode("Cast", [inputName], OnnxAttribute.Int("to", (long)OnnxElementType.Float));
+        return g.AddNode("Div", [asFloat, g.AddInitializer(g.UniqueName("byte_scale"), [255f])]);
+    }
+}

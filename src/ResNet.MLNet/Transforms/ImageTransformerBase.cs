@@ -1,0 +1,53 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace ResNet.MLNet.Transforms;
+
+/// <summary>
+/// Base of the image transformers. Each one owns a chain of stock ML.NET transformers that does its scoring-pass
+/// work; <see cref="ICanSaveModel.Save"/> forwards to that chain, so model.zip reloads with plain
+/// <c>MLContext.Model.Load</c> (no registration) and in-memory scoring equals the reloaded model. Training passes
+/// (a cursor requested with a <see cref="Random"/>) may take a different, random path (see docs/transforms.md).
+/// </summary>
+public abstract class ImageTransformerBase : ITransformer, ICanSaveModel
+{
+    private protected ImageTransformerBase(ITransformer scoring) => Scoring = scoring;
+
+    /// <summary>The stock ML.NET transformer (or chain) used when scoring and when saving.</summary>
+    public ITransformer Scoring { get; }
+
+    /// <inheritdoc />
+    public bool IsRowToRowMapper => Scoring.IsRowToRowMapper;
+
+    /// <inheritdoc />
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        CheckInput(inputSchema);
+        return Scoring.GetOutputSchema(inputSchema);
+    }
+
+    /// <inheritdoc />
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        CheckInput(inputSchema);
+        return Scoring.GetRowToRowMapper(inputSchema);
+    }
+
+    /// <inheritdoc />
+    public IDataView Transform(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        CheckInput(input.Schema);
+        return TransformCore(input);
+    }
+
+    void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)Scoring).Save(ctx);
+
+    /// <summary>Throws a clear error when <paramref name="schema"/> lacks a usable input column.</summary>
+    private protected abstract void CheckInput(DataViewSchema schema);
+
+    /// <summary>Builds the output view; by default the scoring chain's (same on every pass).</summary>
+    private protected virtual IDataView TransformCore(IDataView input) => Scoring.Transform(input);
+}

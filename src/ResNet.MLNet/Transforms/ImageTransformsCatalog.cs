@@ -1,0 +1,81 @@
+using Microsoft.ML;
+using ResNet.MLNet.Transforms;
+
+namespace ResNet.MLNet;
+
+/// <summary>
+/// The image transforms of fastai's chapter 14 on <c>ml.Transforms</c>: load → presize (item transform) →
+/// to tensor → [cache] → augment → normalise (batch transforms).
+/// </summary>
+public static class ImageTransformsCatalog
+{
+    /// <summary>
+    /// Decodes images from file paths (a text column) or encoded bytes (a Byte vector column) into an image column.
+    /// Grayscale, palette, CMYK and alpha images become RGB; unreadable, empty or truncated images are errors naming the file.
+    /// </summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="outputColumnName">The image column to create.</param>
+    /// <param name="inputColumnName">The path or bytes column.</param>
+    /// <param name="imageFolder">Folder that relative paths are resolved against (null: as given).</param>
+    public static LoadImageFilesEstimator LoadImageFiles(this TransformsCatalog catalog, string outputColumnName = "Image",
+        string inputColumnName = "ImagePath", string? imageFolder = null)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new LoadImageFilesEstimator(outputColumnName, inputColumnName, imageFolder);
+    }
+
+    /// <summary>
+    /// fastai's <c>Resize(size, method)</c> item transform: makes every image a <paramref name="size"/>-pixel square.
+    /// Crop (default) keeps a random window on training passes and the centred one when scoring.
+    /// </summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="outputColumnName">The image column to write (the input too when <paramref name="inputColumnName"/> is null).</param>
+    /// <param name="size">Side length in pixels (&gt; 0).</param>
+    /// <param name="method">Crop, Pad or Squish.</param>
+    /// <param name="inputColumnName">The image column to read (default: <paramref name="outputColumnName"/>).</param>
+    public static PresizeImagesEstimator PresizeImages(this TransformsCatalog catalog, string outputColumnName, int size,
+        ResizeMethod method = ResizeMethod.Crop, string? inputColumnName = null)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new PresizeImagesEstimator(outputColumnName, size, method, inputColumnName);
+    }
+
+    /// <summary>Planar RGB bytes <c>Vector&lt;Byte, 3, H, W&gt;</c> (0..255) from images of a known size.</summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="outputColumnName">The pixel column to create.</param>
+    /// <param name="inputColumnName">The image column (after <see cref="PresizeImages"/>).</param>
+    public static ImagesToTensorEstimator ImagesToTensor(this TransformsCatalog catalog, string outputColumnName = "Pixels",
+        string inputColumnName = "Image")
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new ImagesToTensorEstimator(outputColumnName, inputColumnName);
+    }
+
+    /// <summary>
+    /// fastai's <c>aug_transforms</c>: random flip, rotation, zoom, perspective warp, random-resized-crop to
+    /// <see cref="AugmentOptions.Size"/> and lighting on training passes, done in batches with TorchSharp; the
+    /// largest centred square resized to <c>Size</c> otherwise. Output <c>Vector&lt;Single, 3, Size, Size&gt;</c> in 0..1.
+    /// </summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="outputColumnName">The column to write (the input too when <paramref name="inputColumnName"/> is null).</param>
+    /// <param name="options">Augmentation options (fastai's defaults when null).</param>
+    /// <param name="inputColumnName">Planar pixels <c>[3, H, W]</c>, Byte 0..255 or Single 0..1 (default: <paramref name="outputColumnName"/>).</param>
+    public static AugmentImagesEstimator AugmentImages(this TransformsCatalog catalog, string outputColumnName,
+        AugmentOptions? options = null, string? inputColumnName = null)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new AugmentImagesEstimator(outputColumnName, options, inputColumnName);
+    }
+
+    /// <summary>fastai's <c>Normalize.from_stats</c>: (x − mean) / std per channel; output <c>Vector&lt;Single, 3, H, W&gt;</c>.</summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="outputColumnName">The column to write (the input too when <paramref name="inputColumnName"/> is null).</param>
+    /// <param name="stats">Channel statistics (default <see cref="ImageStats.ImageNet"/>).</param>
+    /// <param name="inputColumnName">Planar pixels <c>[3, H, W]</c>, Single 0..1 or Byte 0..255 (default: <paramref name="outputColumnName"/>).</param>
+    public static NormalizeImagesEstimator NormalizeImages(this TransformsCatalog catalog, string outputColumnName,
+        ImageStats? stats = null, string? inputColumnName = null)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new NormalizeImagesEstimator(outputColumnName, stats, inputColumnName);
+    }
+}

@@ -1,0 +1,115 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms.Image;
+using ResNet.MLNet.Transforms.Batching;
+
+namespace ResNet.MLNet.Transforms;
+
+/// <summary>
+/// Estimator of <c>LoadImageFiles</c>: decodes image files named by a text column (optionally relative to an image
+/// folder), or encoded image bytes (a Byte vector column), into an image column. Grayscale, palette, CMYK and
+/// alpha images become colour images (alpha premultiplied), exactly as ML.NET's <c>LoadImages</c> decodes them.
+/// </summary>
+public sealed class LoadImageFilesEstimator : IEstimator<LoadImageFilesTransformer>
+{
+    private readonly string _outputColumnName;
+    private readonly string _inputColumnName;
+    private readonly string? _imageFolder;
+
+    internal LoadImageFilesEstimator(string outputColumnName, string inputColumnName, string? imageFolder)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(outputColumnName);
+        ArgumentException.ThrowIfNullOrWhiteSpace(inputColumnName);
+        _outputColumnName = outputColumnName;
+        _inputColumnName = inputColumnName;
+        _imageFolder = imageFolder;
+    }
+
+    /// <inheritdoc />
+    public LoadImageFilesTransformer Fit(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return new LoadImageFilesTransformer(_outputColumnName, _inputColumnName, _imageFolder, input);
+    }
+
+    /// <inheritdoc />
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        var column = ColumnChecks.FindShape(inputSchema, "LoadImageFiles", _inputColumnName);
+        bool isText = column.ItemType is TextDataViewType && column.Kind == SchemaShape.Column.VectorKind.Scalar;
+        bool isBytes = column.ItemType == NumberDataViewType.Byte && column.Kind != SchemaShape.Column.VectorKind.Scalar;
+        if (!isText && !isBytes)
+            throw new ArgumentOutOfRangeException(nameof(inputSchema),
+                $"LoadImageFiles: column '{_inputColumnName}' has type {column.ItemType} ({column.Kind}); expected a text path or a vector of encoded image bytes.");
+        return new MLContext().Transforms.LoadImages(_outputColumnName, _imageFolder, _inputColumnName).GetOutputSchema(inputSchema);
+    }
+}
+
+/// <summary>
+/// Decodes images (see <see cref="LoadImageFilesEstimator"/>). Unreadable, empty or truncated images are errors
+/// naming the file. Saved as ML.NET's <c>LoadImages</c>.
+/// </summary>
+public sealed class LoadImageFilesTransformer : ImageTransformerBase
+{
+    private const int DecodeBatch = 32;
+    private readonly string _outputColumnName;
+    private readonly string _inputColumnName;
+    private readonly string? _imageFolder;
+
+    internal LoadImageFilesTransformer(string outputColumnName, string inputColumnName, string? imageFolder, IDataView input)
+        : base(BuildScoring(outputColumnName, inputColumnName, imageFolder, input))
+    {
+        _outputColumnName = outputColumnName;
+        _inputColumnName = inputColumnName;
+        _imageFolder = imageFolder;
+    }
+
+    private static ITransformer BuildScoring(string output, string inputName, string? folder, IDataView input)
+    {
+        CheckColumn(input.Schema, inputName);
+        return new MLContext().Transforms.LoadImages(output, folder, inputName).Fit(input);
+    }
+
+    private static bool CheckColumn(DataViewSchema schema, string inputName)
+    {
+        var column = ColumnChecks.Find(schema, "LoadImageFiles", inputName);
+        if (column.Type is TextDataViewType) return true;
+        if (column.Type is VectorDataViewType { ItemType: var item } && item == NumberDataViewType.Byte) return false;
+        throw new ArgumentOutOfRangeException(nameof(inputName),
+            $"LoadImageFiles: column '{inputName}' has type {ColumnChecks.Describe(column.Type)}; expected a text path or a vector of encoded image bytes.");
+    }
+
+    private protected override void CheckInput(DataViewSchema schema) => CheckColumn(schema, _inputColumnName);
+
+    private protected override IDataView TransformCore(IDataView input)
+    {
+        bool isPath = CheckColumn(input.Schema, _inputColumnName);
+        return new BatchedDataView(input, [new BatchOutputColumn(_outputColumnName, new ImageDataViewType())], [_inputColumnName],
+            batch => Decode(batch, isPath), DecodeBatch);
+    }
+
+    private void Decode(RowBatch batch, bool isPath)
+    {
+        var images = batch.Output<MLImage>(_outputColumnName);
+        for (int i = 0; i < batch.Count; i++) images[i]?.Dispose();
+        if (isPath)
+        {
+            var paths = batch.Input<ReadOnlyMemory<char>>(_inputColumnName);
+            Parallelism.For(batch.Count, i => images[i] = ImageDecoder.DecodeFile(ResolvePath(paths[i].ToString())));
+        }
+        else
+        {
+            var bytes = batch.Input<VBuffer<byte>>(_inputColumnName);
+            long first = batch.Index * DecodeBatch;
+            Parallelism.For(batch.Count, i => images[i] = ImageDecoder.Decode(ColumnChecks.Dense(bytes[i]),
+                $"the encoded image in column '{_inputColumnName}' of row {first + i}"));
+        }
+    }
+
+    private string ResolvePath(string path)
+    {
+        if (string.IsNullOrWhiteSpace(path))
+            throw new InvalidDataException($"LoadImageFiles: column '{_inputColumnName}' has an empty image path.");
+        return string.IsNullOrWhiteSpace(_imageFolder) ? path : Path.Combine(_imageFolder, path);
+    }
+}
