@@ -143,9 +143,16 @@ public sealed class ResNetTransformer : ITransformer, IDisposable
         return new ScoringRowMapper(this, inputSchema);
     }
 
-    void ICanSaveModel.Save(ModelSaveContext ctx) => throw new InvalidOperationException(
-        "Saving a ResNetTransformer needs the ONNX persistence (the network is exported to ONNX and saved through stock ML.NET " +
-        "transformers); this build does not include it yet.");
+    /// <summary>
+    /// Saves the stock ML.NET form of this model (see <see cref="Onnx.StockScoringModel"/>): the network as ONNX in
+    /// <c>ApplyOnnxModel</c>, then <c>Score</c> and <c>PredictedLabel</c> from stock transforms, so model.zip loads
+    /// without this library.
+    /// </summary>
+    void ICanSaveModel.Save(ModelSaveContext ctx)
+    {
+        using var stock = Onnx.StockScoringModel.Create(Model, ClassNames, FeatureColumnName, ImageShape);
+        ((ICanSaveModel)stock).Save(ctx);
+    }
 
     /// <summary>Releases the network's native memory.</summary>
     public void Dispose() => Model.Dispose();

@@ -1,0 +1,23 @@
+namespace ResNet.MLNet;
+
+/// <summary>
+/// One image to classify with a <c>PredictionEngine&lt;ImageInput, ImagePrediction&gt;</c>: a file path or the
+/// encoded bytes (JPEG/PNG/…) a web service receives.
+/// </summary>
+/// <remarks>
+/// The model reads whichever column its first transform was built on: <see cref="ImagePath"/> for pipelines that
+/// start with an image loader over <c>ImagePath</c>, <see cref="ImageBytes"/> for pipelines that decode a bytes
+/// column. <see cref="Label"/> is not used for prediction; it is there because pipelines that begin with
+/// <c>MapValueToKey("Label")</c> need the column to exist when ML.NET binds the input (leave it empty).
+/// </remarks>
+public sealed class ImageInput
+{
+    /// <summary>Path of the image file.</summary>
+    public string ImagePath { get; set; } = "";
+
+    /// <summary>The encoded image file's bytes.</summary>
+    public byte[] ImageBytes { get; set; } = [];
+
+    /// <summary>Unused when predicting; see the remarks.</summary>
+    public string Label { get; set; } = "";
+}

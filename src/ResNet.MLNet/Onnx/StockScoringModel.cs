@@ -1,0 +1,159 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms;
+using static TorchSharp.torch;
+
+namespace ResNet.MLNet.Onnx;
+
+/// <summary>
+/// Builds the persisted form of a trained classifier from stock ML.NET transformers only, so a <c>model.zip</c>
+/// loads with <c>MLContext.Model.Load</c> in any application that references Microsoft.ML,
+/// Microsoft.ML.OnnxTransformer and Microsoft.ML.OnnxRuntime — without ResNet.MLNet.
+/// </summary>
+/// <remarks>
+/// The chain, reading the image tensor column (<c>Vector&lt;Single&gt;</c> of 3·H·W values):
+/// <list type="number">
+/// <item><c>ApplyOnnxModel</c>: network → Softmax → <c>Score</c> (<c>Vector&lt;Single, C&gt;</c>; its <c>SlotNames</c>
+/// are the class names, carried by an <c>ai.onnx.ml.LabelEncoder</c> node named <c>mlnet.Score.SlotNames</c>, the
+/// convention ML.NET's ONNX transformer reads) and ArgMax → the predicted class index.</item>
+/// <item><c>Hash</c> (combine) turns that one-element index vector into a scalar — ML.NET's ONNX transformer only
+/// outputs vectors — and <c>MapValue</c> maps the hash of each index back to its class name (hashes are checked to be
+/// distinct).</item>
+/// <item><c>MapValueToKey</c> with the class names as key data gives <c>PredictedLabel</c>, a key whose
+/// <c>KeyValues</c> are exactly the class names in order, as ML.NET's own multiclass trainers output; then the
+/// helper columns are dropped.</item>
+/// </list>
+/// </remarks>
+public static class StockScoringModel
+{
+    /// <summary>Name of the probabilities column.</summary>
+    public const string ScoreColumnName = "Score";
+
+    /// <summary>Name of the predicted key column.</summary>
+    public const string PredictedLabelColumnName = "PredictedLabel";
+
+    private const string IndexColumn = PredictedLabelColumnName + ".Index";
+    private const string HashColumn = PredictedLabelColumnName + ".Hash";
+    private const string NameColumn = PredictedLabelColumnName + ".Name";
+
+    /// <summary>
+    /// Builds the stock transformer chain that scores <paramref name="featureColumnName"/> with
+    /// <paramref name="network"/> (eval mode) and adds <c>Score</c> and <c>PredictedLabel</c>.
+    /// Dispose the chain when done (it holds an ONNX Runtime session).
+    /// </summary>
+    /// <param name="network">The trained network ([N,3,H,W] → [N,C] logits).</param>
+    /// <param name="classNames">Class names in key order (key 1 is <c>classNames[0]</c>).</param>
+    /// <param name="featureColumnName">The image tensor column the network reads.</param>
+    /// <param name="imageShape">The tensor shape [channels, height, width].</param>
+    public static TransformerChain<ITransformer> Create(nn.Module<Tensor, Tensor> network, IReadOnlyList<string> classNames,
+        string featureColumnName, IReadOnlyList<int> imageShape)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        CheckArguments(classNames, featureColumnName, imageShape);
+        var onnx = ExportScoringNetwork(network, classNames, featureColumnName, imageShape);
+        return Create(onnx, classNames, featureColumnName, imageShape);
+    }
+
+    /// <summary>The ONNX scoring graph: feature tensor [1,C,H,W] → <c>Score</c> [classes] and the ArgMax index [1].</summary>
+    internal static byte[] ExportScoringNetwork(nn.Module<Tensor, Tensor> network, IReadOnlyList<string> classNames,
+        string featureColumnName, IReadOnlyList<int> imageShape)
+    {
+        var graph = new OnnxGraphBuilder(network.GetName());
+        graph.UseOperatorSet(OnnxGraphBuilder.MlDomain, OnnxGraphBuilder.DefaultMlOpset);
+        var input = graph.AddInput(featureColumnName, OnnxElementType.Float, 1, imageShape[0], imageShape[1], imageShape[2]);
+        var logits = OnnxExporter.AddNetwork(graph, network, input, imageShape[0], imageShape[1], imageShape[2], foldBatchNorm: true, out long classes);
+        if (classes != classNames.Count)
+            throw new ArgumentException($"The network outputs {classes} classes but {classNames.Count} class names were given.", nameof(classNames));
+        var probabilities = graph.AddNode("Softmax", [logits], OnnxAttribute.Int("axis", 1));
+        graph.AddNode("Reshape", [probabilities, graph.AddInitializer("score_shape", [(long)classNames.Count], 1)], [ScoreColumnName]);
+        graph.AddNode("ArgMax", [probabilities], [IndexColumn], [OnnxAttribute.Int("axis", 1), OnnxAttribute.Int("keepdims", 0)]);
+
+        // Slot names for Score: ML.NET's ONNX transformer reads keys_strings of the node named mlnet.<column>.SlotNames.
+        var names = graph.AddInitializer("class_names", classNames.ToArray(), classNames.Count);
+        graph.AddNode("LabelEncoder", [names], ["class_indices"],
+            [OnnxAttribute.Strings("keys_strings", classNames),
+             OnnxAttribute.Ints("values_int64s", Enumerable.Range(0, classNames.Count).Select(i => (long)i).ToArray()),
+             OnnxAttribute.Int("default_int64", -1)],
+            nodeName: $"mlnet.{ScoreColumnName}.SlotNames", domain: OnnxGraphBuilder.MlDomain);
+
+        graph.AddOutput(ScoreColumnName, OnnxElementType.Float, classNames.Count);
+        graph.AddOutput(IndexColumn, OnnxElementType.Int64, 1);
+        return graph.ToModelBytes();
+    }
+
+    /// <summary>Builds the chain around an already exported scoring graph (see <see cref="ExportScoringNetwork"/>).</summary>
+    internal static TransformerChain<ITransformer> Create(byte[] scoringOnnx, IReadOnlyList<string> classNames,
+        string featureColumnName, IReadOnlyList<int> imageShape)
+    {
+        var ml = new MLContext();
+        var schemaData = FeatureSchemaData(ml, featureColumnName, imageShape);
+        var (lookup, hashOptions) = HashLookup(ml, classNames);
+        var keyData = ml.Data.LoadFromEnumerable(classNames.Select(n => new NameRow { Name = n }).ToList());
+
+        var pipeline = ml.Transforms.ApplyOnnxModel([ScoreColumnName, IndexColumn], [featureColumnName], new MemoryStream(scoringOnnx))
+            .Append(ml.Transforms.Conversion.Hash([hashOptions]))
+            .Append(ml.Transforms.Conversion.MapValue(NameColumn, lookup, lookup.Schema[HashColumn], lookup.Schema[nameof(NameRow.Name)], HashColumn))
+            .Append(ml.Transforms.Conversion.MapValueToKey(PredictedLabelColumnName, NameColumn, keyData: keyData))
+            .Append(ml.Transforms.DropColumns(IndexColumn, HashColumn, NameColumn));
+        var fitted = pipeline.Fit(schemaData);
+        return new TransformerChain<ITransformer>(fitted.ToArray());
+    }
+
+    /// <summary>
+    /// A lookup from the combined hash of each one-element index vector to its class name, computed by the very
+    /// Hash transform the chain uses; tries other seeds in the (unlikely) case of a collision.
+    /// </summary>
+    private static (IDataView Lookup, HashingEstimator.ColumnOptions Options) HashLookup(MLContext ml, IReadOnlyList<string> classNames)
+    {
+        var rows = classNames.Select((name, i) => new IndexRow { Index = [i], Name = name }).ToList();
+        var data = ml.Data.LoadFromEnumerable(rows);
+        for (uint seed = 314489979; ; seed++)
+        {
+            var options = new HashingEstimator.ColumnOptions(HashColumn, IndexColumn, numberOfBits: 31, seed: seed, combine: true);
+            var hashed = ml.Transforms.Conversion.Hash([options]).Fit(data).Transform(data);
+            var hashes = hashed.GetColumn<uint>(HashColumn).ToArray();
+            if (hashes.Distinct().Count() == hashes.Length && !hashes.Contains(0u))
+                return (ml.Transforms.SelectColumns(HashColumn, nameof(IndexRow.Name)).Fit(hashed).Transform(hashed), options);
+        }
+    }
+
+    private static IDataView FeatureSchemaData(MLContext ml, string featureColumnName, IReadOnlyList<int> imageShape)
+    {
+        var definition = SchemaDefinition.Create(typeof(FeatureRow));
+        definition[0].ColumnName = featureColumnName;
+        definition[0].ColumnType = new VectorDataViewType(NumberDataViewType.Single, imageShape[0], imageShape[1], imageShape[2]);
+        return ml.Data.LoadFromEnumerable(new List<FeatureRow>(), definition);
+    }
+
+    private static void CheckArguments(IReadOnlyList<string> classNames, string featureColumnName, IReadOnlyList<int> imageShape)
+    {
+        ArgumentNullException.ThrowIfNull(classNames);
+        ArgumentException.ThrowIfNullOrWhiteSpace(featureColumnName);
+        ArgumentNullException.ThrowIfNull(imageShape);
+        if (classNames.Count < 2) throw new ArgumentException($"A classifier needs at least 2 class names; got {classNames.Count}.", nameof(classNames));
+        if (classNames.Any(string.IsNullOrEmpty)) throw new ArgumentException("Class names must be non-empty.", nameof(classNames));
+        var duplicate = classNames.GroupBy(n => n).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null) throw new ArgumentException($"Class name '{duplicate.Key}' appears more than once.", nameof(classNames));
+        if (imageShape.Count != 3 || imageShape.Any(d => d < 1))
+            throw new ArgumentException($"The image shape must be [channels, height, width] with positive sizes; got [{string.Join(", ", imageShape)}].", nameof(imageShape));
+    }
+
+    private sealed class FeatureRow
+    {
+        public float[] Features { get; set; } = [];
+    }
+
+    private sealed class NameRow
+    {
+        public string Name { get; set; } = "";
+    }
+
+    private sealed class IndexRow
+    {
+        [VectorType(1)]
+        [ColumnName(IndexColumn)]
+        public long[] Index { get; set; } = [];
+
+        public string Name { get; set; } = "";
+    }
+}
