@@ -53,7 +53,7 @@ public static class DatasetUrls
         new("imagewoof2-160", Imagewoof160, "Imagewoof, 10 dog breeds, shortest side 160 px", Checks[Imagewoof160]),
         new("imagewoof2-320", Imagewoof320, "Imagewoof, shortest side 320 px", Checks[Imagewoof320]),
         new("imagewoof2", Imagewoof, "Imagewoof, full size", Checks[Imagewoof]),
-        new(FashionMnistDataset.DatasetName, FashionMnist, "Fashion-MNIST, 10 clothing classes, 28x28 grayscale (Debian package or download)", null),
+        new(Data.FashionMnist.DatasetName, FashionMnist, "Fashion-MNIST, 10 clothing classes, 28x28 grayscale (Debian package or download)", null),
     ];
 
     /// <summary>The published checksum of <paramref name="url"/>, or null when the library has none.</summary>
