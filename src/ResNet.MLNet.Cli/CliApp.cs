@@ -11,6 +11,7 @@ public static class CliApp
     {
         NativeMemoryTuning.Apply();
         var root = new RootCommand("ResNet.MLNet: fastai's chapter 14 ResNets as ML.NET pipelines.");
+        root.Subcommands.Add(Commands.DatasetsCommand.Create());
         var configuration = new InvocationConfiguration
         {
             Output = output ?? Console.Out,
