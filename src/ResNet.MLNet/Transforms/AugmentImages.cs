@@ -79,7 +79,7 @@ public sealed class AugmentImagesTransformer : ImageTransformerBase
 
     private protected override IDataView TransformCore(IDataView input)
     {
-        var scoring = Scoring.Transform(input);
+        var scoring = Scoring!.Transform(input);
         var augmenter = new BatchAugmenter(_options, _height, _width);
         var outputType = new VectorDataViewType(NumberDataViewType.Single, 3, augmenter.OutputHeight, augmenter.OutputWidth);
         BatchComputation compute = _isByte

@@ -11,20 +11,23 @@ namespace ResNet.MLNet.Transforms;
 /// </summary>
 public abstract class ImageTransformerBase : ITransformer, ICanSaveModel
 {
-    private protected ImageTransformerBase(ITransformer scoring) => Scoring = scoring;
+    private protected ImageTransformerBase(ITransformer? scoring) => Scoring = scoring;
 
-    /// <summary>The stock ML.NET transformer (or chain) used when scoring and when saving.</summary>
-    public ITransformer Scoring { get; }
+    /// <summary>
+    /// The stock ML.NET transformer (or chain) used when scoring and when saving; null when no stock equivalent
+    /// exists (LoadImageFiles on encoded bytes), and then the transformer cannot be saved.
+    /// </summary>
+    public ITransformer? Scoring { get; }
 
     /// <inheritdoc />
-    public bool IsRowToRowMapper => Scoring.IsRowToRowMapper;
+    public bool IsRowToRowMapper => Scoring?.IsRowToRowMapper ?? false;
 
     /// <inheritdoc />
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
         CheckInput(inputSchema);
-        return Scoring.GetOutputSchema(inputSchema);
+        return Scoring?.GetOutputSchema(inputSchema) ?? OutputSchemaWithoutScoring(inputSchema);
     }
 
     /// <inheritdoc />
@@ -32,7 +35,7 @@ public abstract class ImageTransformerBase : ITransformer, ICanSaveModel
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
         CheckInput(inputSchema);
-        return Scoring.GetRowToRowMapper(inputSchema);
+        return (Scoring ?? throw new NotSupportedException(NoStockEquivalent)).GetRowToRowMapper(inputSchema);
     }
 
     /// <inheritdoc />
@@ -43,11 +46,19 @@ public abstract class ImageTransformerBase : ITransformer, ICanSaveModel
         return TransformCore(input);
     }
 
-    void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)Scoring).Save(ctx);
+    void ICanSaveModel.Save(ModelSaveContext ctx) =>
+        ((ICanSaveModel)(Scoring ?? throw new NotSupportedException(NoStockEquivalent))).Save(ctx);
+
+    /// <summary>Why a transformer without a stock equivalent cannot be saved or used row by row.</summary>
+    private protected virtual string NoStockEquivalent => $"{GetType().Name} has no stock ML.NET equivalent and cannot be saved.";
+
+    /// <summary>The output schema when there is no scoring chain.</summary>
+    private protected virtual DataViewSchema OutputSchemaWithoutScoring(DataViewSchema inputSchema) =>
+        throw new NotSupportedException(NoStockEquivalent);
 
     /// <summary>Throws a clear error when <paramref name="schema"/> lacks a usable input column.</summary>
     private protected abstract void CheckInput(DataViewSchema schema);
 
     /// <summary>Builds the output view; by default the scoring chain's (same on every pass).</summary>
-    private protected virtual IDataView TransformCore(IDataView input) => Scoring.Transform(input);
+    private protected virtual IDataView TransformCore(IDataView input) => Scoring!.Transform(input);
 }

@@ -41,7 +41,27 @@ public sealed class LoadImageFilesEstimator : IEstimator<LoadImageFilesTransform
         if (!isText && !isBytes)
             throw new ArgumentOutOfRangeException(nameof(inputSchema),
                 $"LoadImageFiles: column '{_inputColumnName}' has type {column.ItemType} ({column.Kind}); expected a text path or a vector of encoded image bytes.");
-        return new MLContext().Transforms.LoadImages(_outputColumnName, _imageFolder, _inputColumnName).GetOutputSchema(inputSchema);
+        var loader = new MLContext().Transforms.LoadImages(_outputColumnName, _imageFolder, _inputColumnName);
+        if (isText) return loader.GetOutputSchema(inputSchema);
+        // ML.NET's LoadImages only reads paths: derive the image column's shape from a text stand-in for the bytes.
+        var withText = new SchemaShape(inputSchema.Where(c => c.Name != _inputColumnName).Append(TextShape(inputSchema, _inputColumnName)));
+        var image = loader.GetOutputSchema(withText).First(c => c.Name == _outputColumnName);
+        return new SchemaShape(inputSchema.Where(c => c.Name != _outputColumnName).Append(image));
+    }
+
+    private sealed class NoInput;
+
+    private sealed class TextOutput
+    {
+        public string Text { get; set; } = "";
+    }
+
+    private static SchemaShape.Column TextShape(SchemaShape input, string name)
+    {
+        var definition = SchemaDefinition.Create(typeof(TextOutput));
+        definition[0].ColumnName = name;
+        return new MLContext().Transforms.CustomMapping<NoInput, TextOutput>((_, _) => { }, null, outputSchemaDefinition: definition)
+            .GetOutputSchema(input).First(c => c.Name == name);
     }
 }
 
@@ -64,10 +84,19 @@ public sealed class LoadImageFilesTransformer : ImageTransformerBase
         _imageFolder = imageFolder;
     }
 
-    private static ITransformer BuildScoring(string output, string inputName, string? folder, IDataView input)
+    private static ITransformer? BuildScoring(string output, string inputName, string? folder, IDataView input) =>
+        CheckColumn(input.Schema, inputName) ? new MLContext().Transforms.LoadImages(output, folder, inputName).Fit(input) : null;
+
+    private protected override string NoStockEquivalent =>
+        $"LoadImageFiles on encoded bytes (column '{_inputColumnName}') cannot be saved or used by a PredictionEngine: ML.NET's " +
+        "LoadImages, the persisted form, reads only file paths. Train and save the pipeline with a path column.";
+
+    private protected override DataViewSchema OutputSchemaWithoutScoring(DataViewSchema inputSchema)
     {
-        CheckColumn(input.Schema, inputName);
-        return new MLContext().Transforms.LoadImages(output, folder, inputName).Fit(input);
+        var builder = new DataViewSchema.Builder();
+        builder.AddColumns(inputSchema);
+        builder.AddColumn(_outputColumnName, new ImageDataViewType());
+        return builder.ToSchema();
     }
 
     private static bool CheckColumn(DataViewSchema schema, string inputName)

@@ -83,7 +83,7 @@ public sealed class NormalizeImagesTransformer : ImageTransformerBase
         var outputType = new VectorDataViewType(NumberDataViewType.Single, 3, _height, _width);
         var training = new BatchedDataView(input, [new BatchOutputColumn(_outputColumnName, outputType)], [_inputColumnName],
             Normalize, NormalizeBatch);
-        return new PassSwitchDataView(Scoring.Transform(input), training);
+        return new PassSwitchDataView(Scoring!.Transform(input), training);
     }
 
     private void Normalize(RowBatch batch)

@@ -95,7 +95,7 @@ public sealed class PresizeImagesTransformer : ImageTransformerBase
 
     private protected override IDataView TransformCore(IDataView input)
     {
-        var scoring = Scoring.Transform(input);
+        var scoring = Scoring!.Transform(input);
         if (_method == ResizeMethod.Squish) return scoring;
         var training = new BatchedDataView(input, [new BatchOutputColumn(_outputColumnName, new ImageDataViewType(_size, _size))],
             [_inputColumnName], RandomResize, ResizeBatch);
