@@ -119,22 +119,6 @@ internal sealed class FastaiAdam : IDisposable
         }
     }
 
-    /// <summary>Copies the state (for restoring after an LR range test).</summary>
-    public void CopyStateFrom(FastaiAdam other)
-    {
-        if (other._slots.Length != _slots.Length) throw new ArgumentException("Optimisers over different parameter lists.", nameof(other));
-        using var noGrad = torch.no_grad();
-        for (int i = 0; i < _slots.Length; i++)
-        {
-            var (dst, src) = (_slots[i], other._slots[i]);
-            dst.Step = src.Step;
-            dst.ExpAvg?.Dispose();
-            dst.ExpAvgSq?.Dispose();
-            dst.ExpAvg = src.ExpAvg?.clone().DetachFromDisposeScope();
-            dst.ExpAvgSq = src.ExpAvgSq?.clone().DetachFromDisposeScope();
-        }
-    }
-
     public void Dispose()
     {
         foreach (var s in _slots)

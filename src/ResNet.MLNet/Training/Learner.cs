@@ -12,9 +12,9 @@ internal sealed class Learner : IDisposable
 {
     private readonly TextWriter _output;
     private readonly bool _progressBar;
-    private readonly double _weightDecay;
     private readonly int _batchSize;
     private bool _shuffleNoticeWritten;
+    private EpochTable? _table;
 
     public Learner(nn.Module<Tensor, Tensor> model, Device device, int batchSize, double weightDecay,
         HalfPrecisionCopy? halfPrecision, TextWriter output, bool progressBar)
@@ -22,34 +22,26 @@ internal sealed class Learner : IDisposable
         Model = model;
         Device = device;
         _batchSize = batchSize;
-        _weightDecay = weightDecay;
         Half = halfPrecision;
         _output = output;
         _progressBar = progressBar;
-        Optimizer = NewOptimizer();
+        Optimizer = new FastaiAdam(FastaiAdam.Groups(model), weightDecay: weightDecay);
     }
 
     public nn.Module<Tensor, Tensor> Model { get; }
     public Device Device { get; }
-    public FastaiAdam Optimizer { get; private set; }
+    public FastaiAdam Optimizer { get; }
     public HalfPrecisionCopy? Half { get; }
     public SmoothedLoss Smoothed { get; private set; } = new();
     public List<EpochMetrics> History { get; } = [];
+
+    /// <summary>The console table (writes its header once).</summary>
+    public EpochTable Table => _table ??= new EpochTable(_output);
 
     /// <summary>Called after every training batch with (epoch, batch, raw loss); the LR finder and tests use it.</summary>
     public Action<int, int, double>? AfterBatch { get; set; }
 
     private nn.Module<Tensor, Tensor> Working => Half?.Working ?? Model;
-
-    public FastaiAdam NewOptimizer() => new(FastaiAdam.Groups(Model), weightDecay: _weightDecay);
-
-    /// <summary>Replaces the optimiser and smoothed loss with fresh ones (after an LR range test).</summary>
-    public void ResetOptimizer()
-    {
-        Optimizer.Dispose();
-        Optimizer = NewOptimizer();
-        Smoothed = new SmoothedLoss();
-    }
 
     /// <summary>One training step; returns the batch's (unscaled) loss. Throws <see cref="TrainingDivergedException"/> on NaN/Inf.</summary>
     public double TrainBatch(ImageBatch batch, double lr, double momentum, int epoch, int batchIndex)
@@ -83,7 +75,6 @@ internal sealed class Learner : IDisposable
             throw new ArgumentException($"{train.Description} hold fewer rows than one batch (Options.BatchSize = {_batchSize}); " +
                 "the last incomplete training batch is dropped, as fastai does. Lower BatchSize or add training rows.");
         long totalIterations = batchesPerEpoch * epochs;
-        var table = new EpochTable(_output);
         for (int epoch = startEpoch; epoch < epochs; epoch++)
         {
             cancellation.ThrowIfCancellationRequested();
@@ -115,7 +106,7 @@ internal sealed class Learner : IDisposable
                 (validLoss, accuracy) = Validate(valid, cancellation);
             var metrics = new EpochMetrics(epoch, Smoothed.Value, validLoss, accuracy, clock.Elapsed);
             History.Add(metrics);
-            table.Write(metrics);
+            Table.Write(metrics);
             onEpoch(metrics);
             checkpoint?.Invoke(epoch);
         }
@@ -148,6 +139,70 @@ internal sealed class Learner : IDisposable
         if (count == 0)
             throw new ArgumentException($"{valid.Description} hold no rows; give validation rows or leave the validation options unset.");
         return (lossSum / count, (double)correct / count);
+    }
+
+    /// <summary>
+    /// fastai's LR range test: lr = start·(end/start)^(i/iterations) for batch i, momentum 0.9, no validation; stops after
+    /// <paramref name="iterations"/> batches, or when the smoothed loss exceeds 4× its best (or stops being finite).
+    /// The model (weights and BatchNorm statistics), optimiser state and smoothed loss are restored afterwards.
+    /// </summary>
+    public (double[] LearningRates, double[] Losses) RangeTest(TrainingData train, double start, double end, int iterations,
+        bool stopOnDivergence, int seed, CancellationToken cancellation)
+    {
+        var saved = new MemoryStream();
+        using (var writer = new BinaryWriter(saved, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            Model.save(writer);
+            Optimizer.Save(writer);
+        }
+        var savedSmoother = Smoothed;
+        var savedScale = Half is null ? (1.0, 0) : (Half.Scaler.Scale, Half.Scaler.CleanSteps);
+        var lrs = new List<double>();
+        var losses = new List<double>();
+        try
+        {
+            Smoothed = new SmoothedLoss();
+            Working.train();
+            double best = double.PositiveInfinity;
+            bool stop = false;
+            for (int epoch = 0; !stop; epoch++)
+            {
+                int batchesThisEpoch = 0;
+                using var reader = new BatchReader(train, _batchSize, EpochRandom(seed, epoch), dropLast: true, "LR range test", cancellation);
+                foreach (var batch in reader.Batches())
+                {
+                    using (batch)
+                    {
+                        int i = lrs.Count;
+                        double lr = start * Math.Pow(end / start, (double)i / iterations);
+                        double smooth;
+                        try { smooth = Smoothed.Add(TrainBatch(batch, lr, 0.9, epoch, batchesThisEpoch)); }
+                        catch (TrainingDivergedException) { smooth = double.NaN; }
+                        batchesThisEpoch++;
+                        lrs.Add(lr);
+                        losses.Add(smooth);
+                        if (smooth < best) best = smooth;
+                        stop = lrs.Count >= iterations || !double.IsFinite(smooth) || (stopOnDivergence && smooth > 4 * best);
+                    }
+                    cancellation.ThrowIfCancellationRequested();
+                    if (stop) break;
+                }
+                if (batchesThisEpoch == 0)
+                    throw new ArgumentException($"{train.Description} hold fewer rows than one batch (Options.BatchSize = {_batchSize}).");
+            }
+        }
+        finally
+        {
+            saved.Position = 0;
+            using var reader = new BinaryReader(saved);
+            Model.load(reader);
+            Optimizer.Load(reader);
+            Optimizer.ZeroGrad();
+            Smoothed = savedSmoother;
+            Half?.Scaler.Restore(savedScale.Item1, savedScale.Item2);
+            Half?.SyncAllFromMaster();
+        }
+        return (lrs.ToArray(), losses.ToArray());
     }
 
     /// <summary>The per-epoch Random handed to the cursor (drives upstream shuffling and augmentation).</summary>

@@ -31,14 +31,40 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
     {
         ArgumentNullException.ThrowIfNull(input);
         var o = _options;
+        using var run = Prepare(o, input, forRangeTest: false);
+        var learner = run.Learner;
+        var schedule = new OneCycleSchedule(o.MaxLearningRate, o.PctStart, o.Div, o.DivFinal);
+        var identity = new TrainingCheckpoint(o.Architecture.Name, run.Train.ClassCount, run.Train.ImageShape, o.Epochs,
+            run.BatchesPerEpoch, o.MaxLearningRate, run.Seed);
+        int startEpoch = 0;
+        if (o.Resume && o.CheckpointDirectory is not null && File.Exists(TrainingCheckpoint.PathIn(o.CheckpointDirectory)))
+        {
+            startEpoch = identity.Load(o.CheckpointDirectory, learner);
+            run.Log.WriteLine($"Resuming from {TrainingCheckpoint.PathIn(o.CheckpointDirectory)} after epoch {startEpoch - 1}.");
+            foreach (var m in learner.History) learner.Table.Write(m);
+        }
+        Action<int>? checkpoint = o.CheckpointDirectory is null ? null : epoch => identity.Save(o.CheckpointDirectory, learner, epoch + 1);
+        learner.FitOneCycle(run.Train, run.Valid, o.Epochs, startEpoch, schedule, run.BatchesPerEpoch, run.Seed, m =>
+        {
+            o.MetricsCallback?.Invoke(m);
+            o.Progress?.Report(m);
+        }, checkpoint, o.CancellationToken);
+
+        return new ResNetTransformer(run.ReleaseModel(), run.Device, o.Architecture.Name, run.ClassNames, run.Train.Label.Type,
+            o.LabelColumnName, o.FeatureColumnName, run.Train.ImageShape, learner.History.ToArray());
+    }
+
+    /// <summary>Validates the data against the options, initialises torch and builds the seeded model and learner.</summary>
+    internal static TrainingRun Prepare(Options o, IDataView input, bool forRangeTest)
+    {
         string splitDescription = o.ValidationColumnName is null ? "" : $" ({o.ValidationColumnName} = false)";
         var train = TrainingData.Create(input, o.FeatureColumnName, o.LabelColumnName, o.ValidationColumnName, keepWhen: false,
             "the training rows" + splitDescription, "The training data");
         TrainingData? valid = null;
-        if (o.ValidationSet is not null)
+        if (!forRangeTest && o.ValidationSet is not null)
             valid = TrainingData.Create(o.ValidationSet, o.FeatureColumnName, o.LabelColumnName, null, keepWhen: true,
                 "the validation set", "Options.ValidationSet");
-        else if (o.ValidationColumnName is not null)
+        else if (!forRangeTest && o.ValidationColumnName is not null)
             valid = TrainingData.Create(input, o.FeatureColumnName, o.LabelColumnName, o.ValidationColumnName, keepWhen: true,
                 $"the validation rows ({o.ValidationColumnName} = true)", "The training data");
         if (valid is not null && valid.ClassCount != train.ClassCount)
@@ -51,44 +77,29 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
         var device = TrainingDevice.Resolve(o.Device);
         var log = o.Log ?? Console.Out;
         int seed = o.Seed ?? Random.Shared.Next();
-        var cancellation = o.CancellationToken;
-
-        long trainRows = train.CountRows(cancellation);
-        long batchesPerEpoch = trainRows / o.BatchSize;
+        long batchesPerEpoch = train.CountRows(o.CancellationToken) / o.BatchSize;
 
         torch.manual_seed(seed);
         var model = CreateModel(o, train, device);
         HalfPrecisionCopy? half = null;
-        var halfType = HalfPrecisionType(o, device);
-        if (halfType is ScalarType dtype)
-            half = new HalfPrecisionCopy(model, CreateModel(o, train, device), dtype, new LossScaler());
-        else if (o.MixedPrecision)
-            log.WriteLine("MixedPrecision: training in fp32 on the CPU (bf16 measured slower than fp32 for these models here).");
-        if (half is not null)
-            log.WriteLine($"MixedPrecision: training in {(half.DType == ScalarType.Float16 ? "fp16" : "bf16")} with fp32 master weights and dynamic loss scaling.");
-
-        bool bar = o.ShowProgressBar && ProgressBar.IsTerminal(log);
-        using var learner = new Learner(model, device, o.BatchSize, o.WeightDecay, half, log, bar) { AfterBatch = o.AfterBatch };
-        var schedule = new OneCycleSchedule(o.MaxLearningRate, o.PctStart, o.Div, o.DivFinal);
-        var identity = new TrainingCheckpoint(o.Architecture.Name, train.ClassCount, train.ImageShape, o.Epochs, batchesPerEpoch, o.MaxLearningRate, seed);
-        int startEpoch = 0;
-        if (o.Resume && o.CheckpointDirectory is not null && File.Exists(TrainingCheckpoint.PathIn(o.CheckpointDirectory)))
+        try
         {
-            startEpoch = identity.Load(o.CheckpointDirectory, learner);
-            log.WriteLine($"Resuming from {TrainingCheckpoint.PathIn(o.CheckpointDirectory)} after epoch {startEpoch - 1}.");
-            var table = new EpochTable(log);
-            foreach (var m in learner.History) table.Write(m);
+            if (HalfPrecisionType(o, device) is ScalarType dtype)
+                half = new HalfPrecisionCopy(model, CreateModel(o, train, device), dtype, new LossScaler());
+            if (half is not null)
+                log.WriteLine($"MixedPrecision: training in {(half.DType == ScalarType.Float16 ? "fp16" : "bf16")} with fp32 master weights and dynamic loss scaling.");
+            else if (o.MixedPrecision)
+                log.WriteLine("MixedPrecision: training in fp32 on the CPU (bf16 measured slower than fp32 for these models here).");
+            bool bar = o.ShowProgressBar && ProgressBar.IsTerminal(log);
+            var learner = new Learner(model, device, o.BatchSize, o.WeightDecay, half, log, bar) { AfterBatch = o.AfterBatch };
+            return new TrainingRun(learner, train, valid, seed, batchesPerEpoch, classNames, log, device);
         }
-        Action<int>? checkpoint = o.CheckpointDirectory is null ? null : epoch => identity.Save(o.CheckpointDirectory, learner, epoch + 1);
-        learner.FitOneCycle(train, valid, o.Epochs, startEpoch, schedule, batchesPerEpoch, seed, m =>
+        catch
         {
-            o.MetricsCallback?.Invoke(m);
-            o.Progress?.Report(m);
-        }, checkpoint, cancellation);
-
-        model.eval();
-        return new ResNetTransformer(model, device, o.Architecture.Name, classNames, train.Label.Type, o.LabelColumnName,
-            o.FeatureColumnName, train.ImageShape, learner.History.ToArray());
+            half?.Dispose();
+            model.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Checks the input columns and describes the output: the input columns plus <c>Score</c> and <c>PredictedLabel</c>.</summary>
@@ -174,7 +185,7 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
         return o.CpuHalfPrecision;
     }
 
-    private static void Validate(Options o)
+    internal static void Validate(Options o)
     {
         if (string.IsNullOrWhiteSpace(o.LabelColumnName)) throw new ArgumentException("Options.LabelColumnName must name the key-typed label column.");
         if (string.IsNullOrWhiteSpace(o.FeatureColumnName)) throw new ArgumentException("Options.FeatureColumnName must name the image tensor column.");

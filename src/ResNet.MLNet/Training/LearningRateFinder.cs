@@ -1,0 +1,52 @@
+using Microsoft.ML;
+using TorchSharp;
+
+namespace ResNet.MLNet.Training;
+
+/// <summary>
+/// fastai's <c>lr_find</c>: trains on the training rows with the learning rate growing exponentially from
+/// <see cref="StartLearningRate"/> to <see cref="EndLearningRate"/> over <see cref="Iterations"/> batches (momentum 0.9),
+/// stops early once the smoothed loss exceeds 4× the best, then restores the weights, BatchNorm statistics and optimiser
+/// state. Uses the trainer's options (data columns, architecture, batch size, device, seed) so the suggestion fits the run.
+/// </summary>
+/// <example><code>
+/// var result = new LearningRateFinder(trainerOptions).Find(preprocessed);
+/// LearningRatePlot.SavePng(result, "lr_find.png");
+/// trainerOptions.MaxLearningRate = (float)result.Valley;
+/// </code></example>
+public sealed class LearningRateFinder
+{
+    private readonly ResNetTrainer.Options _options;
+
+    /// <summary>Creates a finder for a run configured by <paramref name="options"/>.</summary>
+    public LearningRateFinder(ResNetTrainer.Options options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ResNetTrainer.Validate(options);
+        _options = options;
+    }
+
+    /// <summary>First learning rate (fastai 1e-7).</summary>
+    public double StartLearningRate { get; set; } = 1e-7;
+
+    /// <summary>Last learning rate (fastai 10).</summary>
+    public double EndLearningRate { get; set; } = 10;
+
+    /// <summary>Planned iterations (fastai 100).</summary>
+    public int Iterations { get; set; } = 100;
+
+    /// <summary>Stop once the smoothed loss exceeds 4× its best (fastai <c>stop_div</c>). Default true.</summary>
+    public bool StopOnDivergence { get; set; } = true;
+
+    /// <summary>Runs the range test on the training rows of <paramref name="input"/> (validation rows are not used).</summary>
+    public LearningRateFinderResult Find(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (!(StartLearningRate > 0 && EndLearningRate > StartLearningRate) || double.IsInfinity(EndLearningRate))
+            throw new ArgumentOutOfRangeException(nameof(StartLearningRate), "LearningRateFinder needs 0 < StartLearningRate < EndLearningRate < ∞.");
+        if (Iterations < 10) throw new ArgumentOutOfRangeException(nameof(Iterations), Iterations, "LearningRateFinder needs at least 10 iterations.");
+        using var run = ResNetTrainer.Prepare(_options, input, forRangeTest: true);
+        var result = run.Learner.RangeTest(run.Train, StartLearningRate, EndLearningRate, Iterations, StopOnDivergence, run.Seed, _options.CancellationToken);
+        return new LearningRateFinderResult(result.LearningRates, result.Losses, Iterations);
+    }
+}

@@ -1,0 +1,70 @@
+using Microsoft.ML;
+using ResNet.MLNet.Modules;
+using ResNet.MLNet.Training;
+using ResNet.MLNet.Visualization;
+using TorchSharp;
+
+namespace ResNet.MLNet.Tests.Training;
+
+public class LearningRateFinderTests
+{
+    private static ResNetTrainer.Options Options() => new()
+    {
+        FeatureColumnName = "Pixels", ValidationColumnName = "IsValid", Architecture = Architectures.SimpleCnn,
+        BatchSize = 8, Device = "cpu", Seed = 3, Log = TextWriter.Null,
+    };
+
+    [Fact]
+    public void SuggestsAFiniteRateInsideTheRangeAndPlotsIt()
+    {
+        var ml = new MLContext(0);
+        var data = SquaresData.Load(ml, perClassTrain: 16, perClassValid: 2);
+        var finder = new LearningRateFinder(Options());
+        var result = finder.Find(data);
+
+        Assert.InRange(result.LearningRates.Count, 15, 100);
+        Assert.Equal(1e-7, result.LearningRates[0], 12);
+        Assert.Equal(1e-7 * Math.Pow(1e8, 1 / 100.0), result.LearningRates[1], 12);
+        foreach (var kind in Enum.GetValues<LearningRateSuggestion>())
+        {
+            double lr = result.Suggestion(kind);
+            Assert.True(double.IsFinite(lr) && lr >= 1e-8 && lr <= 10, $"{kind}: {lr}");
+        }
+        string png = Path.Combine(Path.GetTempPath(), "resnet-mlnet-tests", "lr_find.png");
+        LearningRatePlot.SavePng(result, png);
+        var bytes = File.ReadAllBytes(png);
+        Assert.True(bytes.Length > 1000);
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, bytes[..4]);
+    }
+
+    [Fact]
+    public void RangeTestRestoresWeightsBatchNormStatisticsAndOptimiserState()
+    {
+        var ml = new MLContext(0);
+        var data = SquaresData.Load(ml, perClassTrain: 8, perClassValid: 2);
+        using var run = ResNetTrainer.Prepare(Options(), data, forRangeTest: true);
+        var before = run.Learner.Model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+        var result = run.Learner.RangeTest(run.Train, 1e-7, 10, 20, stopOnDivergence: true, seed: 1, CancellationToken.None);
+        Assert.True(result.LearningRates.Length > 3);
+        foreach (var (name, tensor) in run.Learner.Model.state_dict())
+            Assert.True(tensor.eq(before[name]).all().item<bool>(), $"{name} changed");
+        Assert.Equal(0, run.Learner.Smoothed.Count);
+        foreach (var p in run.Learner.Model.parameters()) Assert.Null(p.grad);
+    }
+
+    [Fact]
+    public void ValleyMinimumAndSteepFollowFastai()
+    {
+        // A loss curve: flat, then falling (steepest between points 30 and 31), minimum at 60, then rising.
+        int n = 80;
+        var lrs = Enumerable.Range(0, n).Select(i => 1e-7 * Math.Pow(1e8, i / 100.0)).ToArray();
+        var losses = Enumerable.Range(0, n).Select(i => i < 20 ? 2.0 : i <= 60 ? 2.0 - (i - 20) * 0.04 - (i == 31 ? 0.3 : 0) : 0.4 + (i - 60) * 0.1).ToArray();
+        var r = new LearningRateFinderResult(lrs, losses, 100);
+        // After skipping 10 points: the longest decreasing run ends at the minimum (index 60).
+        Assert.Equal(lrs[60] / 10, r.Minimum, 15);
+        Assert.Equal(lrs[30], r.Steep, 15);
+        int valley = 10 + LearningRateFinderResult.ValleyIndex(losses[10..75]);
+        Assert.Equal(lrs[valley], r.Valley, 15);
+        Assert.InRange(valley, 25, 45);
+    }
+}
