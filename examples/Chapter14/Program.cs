@@ -1,0 +1,119 @@
+// fastbook chapter 14 ("ResNets") as ML.NET pipelines. Reads top to bottom like the notebook:
+// get_data → show_batch → lr_find → fit_one_cycle for models A–E → comparison with the book → reload model.zip.
+// Run: dotnet run -c Release --project examples/Chapter14 -- [--data synthetic|imagenette-160|…] (see ChapterSettings).
+using Chapter14;
+using Microsoft.ML;
+using ResNet.MLNet;
+using ResNet.MLNet.Data;
+using ResNet.MLNet.Modules;
+using ResNet.MLNet.Training;
+using ResNet.MLNet.Transforms;
+
+ChapterSettings settings;
+try
+{
+    settings = ChapterSettings.Parse(args);
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return 2;
+}
+Directory.CreateDirectory(settings.Output);
+
+// path = untar_data(URLs.IMAGENETTE_160)  — or the built-in synthetic shapes, the default.
+string root = await DatasetSources.ResolveAsync(settings.Data);
+var ml = new MLContext(seed: 0);
+
+// DataBlock(get_items=get_image_files, get_y=parent_label, splitter=GrandparentSplitter(valid_name='val'))
+ImageFolder data = ml.Data.LoadImageFolder(root, validName: "val");
+Console.WriteLine($"Data: {root}");
+Console.WriteLine($"{data.Classes.Count} classes: {string.Join(", ", data.Classes)}");
+
+// def get_data(url, presize, resize): item_tfms=Resize(presize), batch_tfms=[*aug_transforms(min_scale=0.5, size=resize),
+//                                      Normalize.from_stats(*imagenet_stats)]
+IEstimator<ITransformer> GetData(int presize, int size) =>
+    ml.Transforms.Conversion.MapValueToKey("Label")
+        .Append(ml.Transforms.LoadImageFiles("Image", "ImagePath"))
+        .Append(ml.Transforms.PresizeImages("Image", presize, ResizeMethod.Crop))
+        .Append(ml.Transforms.ImagesToTensor("Pixels", "Image"))
+        .AppendCacheCheckpoint(ml)
+        .Append(ml.Transforms.AugmentImages("Pixels", new AugmentOptions { MinScale = 0.5f, Size = size }))
+        .Append(ml.Transforms.NormalizeImages("Pixels", ImageStats.ImageNet));
+
+// The notebook's settings on real data; smaller images and fewer epochs on the synthetic shapes.
+bool small = settings.IsSynthetic;
+int presize = small ? 80 : 160, size = small ? 64 : 128;
+int epochs = settings.Epochs ?? 5;
+float lr = settings.MaxLearningRate ?? 7e-4f;
+var experiments = new[]
+{
+    new Experiment("A", "plain CNN", Architectures.SimpleCnn, presize, size, epochs, lr),
+    new Experiment("B", "ResBlock CNN", Architectures.ResBlockCnn, presize, size, epochs, lr),
+    new Experiment("C", "two ResBlocks per stage", Architectures.DeepResBlockCnn, presize, size, epochs, lr),
+    new Experiment("D", "ResNet-18 style with stem", Architectures.ResNet18Chapter, presize, size, epochs, lr),
+    new Experiment("E", "ResNet-50 style bottleneck", Architectures.ResNet50Chapter,
+        small ? 96 : 320, small ? 80 : 224, settings.Epochs ?? (small ? 5 : 20), settings.MaxLearningRate ?? 6e-4f),
+}.Where(e => settings.Experiments.Contains(e.Id)).ToArray();
+
+ResNetTrainer.Options TrainerOptions(Experiment e) => new()
+{
+    FeatureColumnName = "Pixels",
+    ValidationColumnName = "IsValid",
+    Architecture = e.Architecture,
+    Epochs = e.Epochs,
+    MaxLearningRate = e.MaxLearningRate,
+    BatchSize = settings.BatchSize ?? (small ? 64 : 128),
+    MixedPrecision = settings.MixedPrecision,
+    Device = settings.Device,
+    Seed = 0,
+};
+
+// learn.fit_one_cycle(5, 7e-4) for each model, then evaluate, save model.zip.
+var results = new List<(Experiment Experiment, double Accuracy, double LogLoss, string ModelPath)>();
+foreach (var e in experiments)
+{
+    Console.WriteLine();
+    Console.WriteLine($"== ({e.Id}) {e.Title}: {e.Architecture.Name}, Resize({e.Presize}) → {e.Size} px, fit_one_cycle({e.Epochs}, {e.MaxLearningRate:G3})");
+    var pipeline = GetData(e.Presize, e.Size)
+        .Append(ml.MulticlassClassification.Trainers.ResNet(TrainerOptions(e)))
+        .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
+
+    ITransformer model = pipeline.Fit(data.All);
+    var metrics = ml.MulticlassClassification.Evaluate(model.Transform(data.Valid));
+    Console.WriteLine($"Evaluate: accuracy {metrics.MicroAccuracy:F3}, log-loss {metrics.LogLoss:F3}");
+
+    string modelPath = Path.Combine(settings.Output, $"model-{e.Id}-{e.Architecture.Name}.zip");
+    ml.Model.Save(model, data.All.Schema, modelPath);
+    results.Add((e, metrics.MicroAccuracy, metrics.LogLoss, modelPath));
+    (model as IDisposable)?.Dispose();
+}
+
+// Our accuracies beside the book's.
+Console.WriteLine();
+Console.WriteLine($"{"model",-32} {"ours acc",9} {"ours loss",10}   {"book acc",9} {"book loss",10}  book setting");
+foreach (var (e, accuracy, logLoss, _) in results)
+{
+    var book = BookResults.ByExperiment[e.Id];
+    Console.WriteLine($"({e.Id}) {e.Title,-28} {accuracy,9:F3} {logLoss,10:F3}   {book.Accuracy,9:F3} {book.ValidLoss,10:F3}  {book.Setting}");
+}
+if (small)
+    Console.WriteLine("(ours: the built-in synthetic shapes, not Imagenette — run with --data imagenette-160 for the book's setting)");
+
+// Reload the last model.zip in a fresh context — no registration call — and predict a few validation images.
+if (results.Count > 0)
+{
+    string modelPath = results[^1].ModelPath;
+    var reloaded = new MLContext().Model.Load(modelPath, out _);
+    var engine = ml.Model.CreatePredictionEngine<ImageInput, ImagePrediction>(reloaded);
+    string[] classes = ImagePrediction.GetClassNames(engine.OutputSchema);
+    Console.WriteLine();
+    Console.WriteLine($"Predictions from the reloaded {Path.GetFileName(modelPath)}:");
+    foreach (string path in Directory.EnumerateFiles(Path.Combine(root, "val"), "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).Where((_, i) => i % 37 == 0).Take(5))
+    {
+        ImagePrediction p = engine.Predict(new ImageInput { ImagePath = path });
+        var top = p.TopK(1, classes)[0];
+        Console.WriteLine($"  {Path.GetRelativePath(root, path),-40} → {p.PredictedLabel} ({top.Probability:P1})");
+    }
+}
+return 0;
