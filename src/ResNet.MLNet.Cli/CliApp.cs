@@ -12,6 +12,7 @@ public static class CliApp
         NativeMemoryTuning.Apply();
         var root = new RootCommand("ResNet.MLNet: fastai's chapter 14 ResNets as ML.NET pipelines.");
         root.Subcommands.Add(Commands.DatasetsCommand.Create());
+        root.Subcommands.Add(Commands.ShowBatchCommand.Create());
         var configuration = new InvocationConfiguration
         {
             Output = output ?? Console.Out,

@@ -1,0 +1,71 @@
+using System.CommandLine;
+using Microsoft.ML;
+using ResNet.MLNet.Data;
+using ResNet.MLNet.Transforms;
+using ResNet.MLNet.Visualization;
+
+namespace ResNet.MLNet.Cli.Commands;
+
+/// <summary>
+/// <c>resnet-mlnet show-batch</c>: fastai's <c>show_batch</c> from the command line. Loads an image folder (or the
+/// built-in synthetic dataset), runs the chapter's item and batch transforms on a training pass and writes a PNG grid
+/// of the augmented images titled with their labels.
+/// </summary>
+public static class ShowBatchCommand
+{
+    /// <summary>Builds the <c>show-batch</c> command.</summary>
+    public static Command Create()
+    {
+        var root = new Argument<string?>("root")
+        {
+            Description = "Image folder with train/<class>/* (and val/<class>/*) files; the built-in synthetic dataset when omitted.",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
+        var output = new Option<string>("--output", "-o") { Description = "PNG file to write.", DefaultValueFactory = _ => "show_batch.png" };
+        var maxN = new Option<int>("--max-n") { Description = "Number of images.", DefaultValueFactory = _ => 9 };
+        var presize = new Option<int>("--presize") { Description = "Item transform: Resize(presize) with a crop.", DefaultValueFactory = _ => 160 };
+        var size = new Option<int>("--size") { Description = "Batch transform output size (aug_transforms size).", DefaultValueFactory = _ => 128 };
+        var minScale = new Option<float>("--min-scale") { Description = "Random-resized-crop min_scale.", DefaultValueFactory = _ => 0.5f };
+        var seed = new Option<int>("--seed") { Description = "Seed of the training pass (shuffle and augmentation).", DefaultValueFactory = _ => 0 };
+        var validName = new Option<string>("--valid-name") { Description = "Validation folder name under root.", DefaultValueFactory = _ => "val" };
+        var noAugment = new Option<bool>("--no-augment") { Description = "Show the validation transform instead of random augmentation." };
+
+        var command = new Command("show-batch", "Write a PNG grid of augmented training images with their labels (fastai's show_batch).");
+        command.Arguments.Add(root);
+        foreach (Option option in new Option[] { output, maxN, presize, size, minScale, seed, validName, noAugment })
+            command.Options.Add(option);
+        command.SetAction(parseResult =>
+        {
+            var writer = parseResult.InvocationConfiguration.Output;
+            try
+            {
+                string folder = parseResult.GetValue(root) ?? SyntheticImages.GetOrCreate();
+                string written = Run(folder, parseResult.GetValue(validName)!, parseResult.GetValue(output)!, parseResult.GetValue(maxN),
+                    parseResult.GetValue(presize), parseResult.GetValue(size), parseResult.GetValue(minScale), parseResult.GetValue(seed),
+                    !parseResult.GetValue(noAugment));
+                writer.WriteLine(written);
+                return 0;
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or InvalidOperationException or UnauthorizedAccessException)
+            {
+                parseResult.InvocationConfiguration.Error.WriteLine($"error: {e.Message}");
+                return 1;
+            }
+        });
+        return command;
+    }
+
+    private static string Run(string root, string validName, string output, int maxN, int presize, int size, float minScale, int seed, bool augment)
+    {
+        var ml = new MLContext(seed: seed);
+        string? valid = Directory.Exists(Path.Combine(root, validName)) ? validName : null;
+        ImageFolder data = ml.Data.LoadImageFolder(root, valid);
+        var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
+            .Append(ml.Transforms.LoadImageFiles("Image", "ImagePath"))
+            .Append(ml.Transforms.PresizeImages("Image", presize, ResizeMethod.Crop))
+            .Append(ml.Transforms.ImagesToTensor("Pixels", "Image"))
+            .Append(ml.Transforms.AugmentImages("Pixels", new AugmentOptions { MinScale = minScale, Size = size }));
+        var train = pipeline.Fit(data.Train).Transform(data.Train);
+        return ml.Data.ShowBatch(train, maxN, output, new ShowBatchOptions { Seed = augment ? seed : null });
+    }
+}
