@@ -13,11 +13,7 @@ public static class LearningRatePlot
     public static PlotModel Create(LearningRateFinderResult result, LearningRateSuggestion suggestion = LearningRateSuggestion.Valley)
     {
         ArgumentNullException.ThrowIfNull(result);
-        var model = new PlotModel
-        {
-            Title = "Learning rate finder", Background = OxyColors.White,
-            DefaultFont = OperatingSystem.IsWindows() ? "Segoe UI" : "DejaVu Sans",
-        };
+        var model = PngPlot.NewModel("Learning rate finder");
         model.Axes.Add(new LogarithmicAxis
         {
             Position = AxisPosition.Bottom, Title = "Learning Rate", MajorGridlineStyle = LineStyle.Dot, StringFormat = "0.##E+0",
@@ -43,13 +39,5 @@ public static class LearningRatePlot
     /// <summary>Writes the plot as a PNG file (written to a temporary file, then renamed).</summary>
     public static void SavePng(LearningRateFinderResult result, string path, LearningRateSuggestion suggestion = LearningRateSuggestion.Valley,
         int width = 800, int height = 500)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        string full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        string temp = full + ".tmp";
-        using (var stream = File.Create(temp))
-            new OxyPlot.SkiaSharp.PngExporter { Width = width, Height = height }.Export(Create(result, suggestion), stream);
-        File.Move(temp, full, overwrite: true);
-    }
+        => PngPlot.Save(Create(result, suggestion), path, width, height);
 }

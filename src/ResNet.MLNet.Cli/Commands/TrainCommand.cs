@@ -1,0 +1,90 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.ML;
+using ResNet.MLNet.Training;
+using ResNet.MLNet.Visualization;
+
+namespace ResNet.MLNet.Cli.Commands;
+
+/// <summary>
+/// <c>resnet-mlnet train</c>: fit_one_cycle on an image folder, then evaluate on the validation split. Writes
+/// <c>model.zip</c>, <c>history.csv</c>, <c>history.json</c>, <c>loss.png</c>, <c>metrics.json</c> and
+/// <c>confusion.png</c> into the output folder.
+/// </summary>
+public static class TrainCommand
+{
+    /// <summary>Builds the <c>train</c> command.</summary>
+    public static Command Create()
+    {
+        var setup = new TrainingSetup();
+        var epochs = new Option<int>("--epochs") { Description = "Number of epochs (fit_one_cycle).", DefaultValueFactory = _ => 5 };
+        var output = new Option<string?>("--out", "-o") { Description = "Output folder (default runs/<arch>-<time>)." };
+        var checkpoints = new Option<bool>("--checkpoints") { Description = "Write a checkpoint after every epoch into <out>/checkpoints (resumable)." };
+        var resume = new Option<bool>("--resume") { Description = "Resume from the checkpoint in <out>/checkpoints." };
+        var command = new Command("train", "Train a chapter model on an image folder and save model.zip with its history and metrics.");
+        setup.AddTo(command);
+        command.Options.Add(epochs);
+        command.Options.Add(output);
+        command.Options.Add(checkpoints);
+        command.Options.Add(resume);
+        command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, async writer =>
+        {
+            var resolved = await setup.ResolveAsync(parseResult, writer, cancellationToken).ConfigureAwait(false);
+            string folder = Path.GetFullPath(parseResult.GetValue(output)
+                ?? Path.Combine("runs", $"{resolved.Trainer.Architecture.Name}-{DateTime.Now:yyyyMMdd-HHmmss}"));
+            Directory.CreateDirectory(folder);
+            resolved.Trainer.Epochs = parseResult.GetValue(epochs);
+            if (parseResult.GetValue(checkpoints) || parseResult.GetValue(resume))
+                resolved.Trainer.CheckpointDirectory = Path.Combine(folder, "checkpoints");
+            resolved.Trainer.Resume = parseResult.GetValue(resume);
+            Train(resolved, folder, writer);
+        }));
+        return command;
+    }
+
+    private static void Train(TrainingSetup.Resolved run, string folder, TextWriter writer)
+    {
+        var ml = run.ML;
+        writer.WriteLine($"train: {run.Trainer.Architecture.Name}, Resize({run.Presize}) → {run.Size} px, bs {run.Trainer.BatchSize}, " +
+            $"fit_one_cycle({run.Trainer.Epochs}, {run.Trainer.MaxLearningRate.ToString("G3", CultureInfo.InvariantCulture)})");
+        var pipeline = run.Preprocessing
+            .Append(ml.MulticlassClassification.Trainers.ResNet(run.Trainer))
+            .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
+        var model = pipeline.Fit(run.Data.All);
+        try
+        {
+            var network = model.OfType<ResNetTransformer>().Single();
+            WriteHistory(network.History, folder);
+
+            var scored = model.Transform(run.Data.Valid);
+            var report = new ClassificationReport(ml.MulticlassClassification.Evaluate(scored), network.ClassNames);
+            report.SaveJson(Path.Combine(folder, "metrics.json"));
+            report.SaveConfusionMatrixPng(Path.Combine(folder, "confusion.png"));
+
+            string modelPath = Path.Combine(folder, "model.zip");
+            ml.Model.Save(model, run.Data.All.Schema, modelPath);
+            writer.WriteLine();
+            report.WriteText(writer, mostConfused: 5);
+            writer.WriteLine($"saved: {modelPath} ({new FileInfo(modelPath).Length / 1024.0 / 1024.0:F1} MiB), history.csv, history.json, loss.png, metrics.json, confusion.png in {folder}");
+        }
+        finally
+        {
+            foreach (var disposable in model.OfType<IDisposable>()) disposable.Dispose();
+        }
+    }
+
+    private static void WriteHistory(IReadOnlyList<EpochMetrics> history, string folder)
+    {
+        static string Number(double? value) => value?.ToString("R", CultureInfo.InvariantCulture) ?? "";
+        var csv = new List<string> { "epoch,train_loss,valid_loss,accuracy,seconds" };
+        csv.AddRange(history.Select(h => string.Join(',', h.Epoch.ToString(CultureInfo.InvariantCulture), Number(h.TrainLoss),
+            Number(h.ValidLoss), Number(h.Accuracy), Number(h.Duration.TotalSeconds))));
+        File.WriteAllLines(Path.Combine(folder, "history.csv"), csv);
+        File.WriteAllText(Path.Combine(folder, "history.json"), JsonSerializer.Serialize(history.Select(h => new
+        {
+            epoch = h.Epoch, trainLoss = h.TrainLoss, validLoss = h.ValidLoss, accuracy = h.Accuracy, seconds = h.Duration.TotalSeconds,
+        }), new JsonSerializerOptions { WriteIndented = true }));
+        TrainingHistoryPlot.SavePng(history, Path.Combine(folder, "loss.png"));
+    }
+}

@@ -1,0 +1,84 @@
+using System.CommandLine;
+using Microsoft.ML;
+using ResNet.MLNet.Data;
+using ResNet.MLNet.Modules;
+using ResNet.MLNet.Training;
+using ResNet.MLNet.Transforms;
+
+namespace ResNet.MLNet.Cli.Commands;
+
+/// <summary>
+/// The options <c>train</c> and <c>lr-find</c> share, and the chapter's pipeline they build from them:
+/// Resize(presize) → aug_transforms(min_scale, size) → Normalize(imagenet) → the ResNet trainer.
+/// </summary>
+internal sealed class TrainingSetup
+{
+    public Option<string> Data { get; } = new("--data")
+    {
+        Description = $"synthetic (default), {string.Join(", ", DatasetSources.Names.Skip(1))}, or an image-folder path (train/ and val/ subfolders).",
+        DefaultValueFactory = _ => DatasetSources.Synthetic,
+    };
+    public Option<string> Arch { get; } = new("--arch")
+    {
+        Description = $"Architecture: {string.Join(", ", Architectures.All.Select(a => a.Name))}.",
+        DefaultValueFactory = _ => Architectures.ResNet18Chapter.Name,
+    };
+    public Option<float> Lr { get; } = new("--lr") { Description = "Maximum learning rate of the one-cycle schedule.", DefaultValueFactory = _ => 7e-4f };
+    public Option<int> BatchSize { get; } = new("--bs") { Description = "Batch size.", DefaultValueFactory = _ => 128 };
+    public Option<int?> Presize { get; } = new("--presize") { Description = "Item resize (fastai Resize) before augmentation; default 1.25 × size." };
+    public Option<int?> Size { get; } = new("--size") { Description = "Training image size; default the architecture's (128, 224 for ResNet50Chapter), 64 on synthetic data." };
+    public Option<float> MinScale { get; } = new("--min-scale") { Description = "aug_transforms min_scale (random-resized-crop area).", DefaultValueFactory = _ => 0.5f };
+    public Option<string> Device { get; } = new("--device") { Description = "auto, cpu or cuda.", DefaultValueFactory = _ => "auto" };
+    public Option<bool> MixedPrecision { get; } = new("--fp16") { Description = "Mixed precision (fastai to_fp16): fp16 on CUDA, bf16 on CPU where faster." };
+    public Option<int> Seed { get; } = new("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 0 };
+    public Option<string?> Cache { get; } = new("--cache") { Description = "Dataset cache folder." };
+
+    public void AddTo(Command command)
+    {
+        foreach (Option option in new Option[] { Data, Arch, Lr, BatchSize, Presize, Size, MinScale, Device, MixedPrecision, Seed, Cache })
+            command.Options.Add(option);
+    }
+
+    /// <summary>What the options resolve to: the data, the preprocessing pipeline and the trainer options.</summary>
+    public sealed record Resolved(MLContext ML, ImageFolder Data, IEstimator<ITransformer> Preprocessing, ResNetTrainer.Options Trainer, int Presize, int Size);
+
+    public async Task<Resolved> ResolveAsync(ParseResult parseResult, TextWriter output, CancellationToken cancellationToken)
+    {
+        string selection = parseResult.GetValue(Data)!;
+        var architecture = Architectures.Get(parseResult.GetValue(Arch)!);
+        bool synthetic = selection.Equals(DatasetSources.Synthetic, StringComparison.OrdinalIgnoreCase);
+        int size = parseResult.GetValue(Size) ?? (synthetic ? 64 : architecture.DefaultImageSize);
+        int presize = parseResult.GetValue(Presize) ?? size * 5 / 4;
+        if (size < 32) throw new ArgumentException($"--size must be at least 32 pixels, got {size}.");
+        if (presize < size) throw new ArgumentException($"--presize ({presize}) must be at least --size ({size}).");
+
+        string root = await DatasetSources.ResolveAsync(selection, parseResult.GetValue(Cache), cancellationToken: cancellationToken).ConfigureAwait(false);
+        int seed = parseResult.GetValue(Seed);
+        var ml = new MLContext(seed);
+        var data = ml.Data.LoadImageFolder(root, validName: "val");
+        output.WriteLine($"data: {root} ({data.Classes.Count} classes)");
+
+        var preprocessing = ml.Transforms.Conversion.MapValueToKey("Label")
+            .Append(ml.Transforms.LoadImageFiles("Image", "ImagePath"))
+            .Append(ml.Transforms.PresizeImages("Image", presize, ResizeMethod.Crop))
+            .Append(ml.Transforms.ImagesToTensor("Pixels", "Image"))
+            .AppendCacheCheckpoint(ml)
+            .Append(ml.Transforms.AugmentImages("Pixels", new AugmentOptions { MinScale = parseResult.GetValue(MinScale), Size = size }))
+            .Append(ml.Transforms.NormalizeImages("Pixels", ImageStats.ImageNet));
+
+        var trainer = new ResNetTrainer.Options
+        {
+            FeatureColumnName = "Pixels",
+            ValidationColumnName = "IsValid",
+            Architecture = architecture,
+            MaxLearningRate = parseResult.GetValue(Lr),
+            BatchSize = parseResult.GetValue(BatchSize),
+            MixedPrecision = parseResult.GetValue(MixedPrecision),
+            Device = parseResult.GetValue(Device)!,
+            Seed = seed,
+            Log = output,
+            CancellationToken = cancellationToken,
+        };
+        return new Resolved(ml, data, preprocessing, trainer, presize, size);
+    }
+}
