@@ -20,7 +20,7 @@ internal sealed class ChapterSettings
     public bool IsSynthetic => Data.Equals("synthetic", StringComparison.OrdinalIgnoreCase);
 
     public const string Usage =
-        "Usage: Chapter14 [--data synthetic|imagenette-160|imagenette-320|imagewoof-160|imagewoof-320|fashion-mnist|<folder>]\n" +
+        "Usage: Chapter14 [--data synthetic|imagenette2-160|imagenette2-320|imagewoof2-160|imagewoof2-320|fashion-mnist|<folder>]\n" +
         "                 [--experiments ABCDE] [--epochs N] [--lr X] [--bs N] [--fp16] [--device auto|cpu|cuda] [--out folder]";
 
     public static ChapterSettings Parse(string[] args)

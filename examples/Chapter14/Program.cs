@@ -1,6 +1,6 @@
 // fastbook chapter 14 ("ResNets") as ML.NET pipelines. Reads top to bottom like the notebook:
 // get_data → show_batch → lr_find → fit_one_cycle for models A–E → comparison with the book → reload model.zip.
-// Run: dotnet run -c Release --project examples/Chapter14 -- [--data synthetic|imagenette-160|…] (see ChapterSettings).
+// Run: dotnet run -c Release --project examples/Chapter14 -- [--data synthetic|imagenette2-160|…] (see ChapterSettings).
 using Chapter14;
 using Microsoft.ML;
 using ResNet.MLNet;
@@ -98,7 +98,7 @@ foreach (var (e, accuracy, logLoss, _) in results)
     Console.WriteLine($"({e.Id}) {e.Title,-28} {accuracy,9:F3} {logLoss,10:F3}   {book.Accuracy,9:F3} {book.ValidLoss,10:F3}  {book.Setting}");
 }
 if (small)
-    Console.WriteLine("(ours: the built-in synthetic shapes, not Imagenette — run with --data imagenette-160 for the book's setting)");
+    Console.WriteLine("(ours: the built-in synthetic shapes, not Imagenette — run with --data imagenette2-160 for the book's setting)");
 
 // Reload the last model.zip in a fresh context — no registration call — and predict a few validation images.
 if (results.Count > 0)

@@ -1,0 +1,141 @@
+using System.Text.Json;
+using ResNet.MLNet.Cli;
+using ResNet.MLNet.Data;
+using ResNet.MLNet.Tests.Data;
+
+namespace ResNet.MLNet.Tests.Cli;
+
+/// <summary>Runs every training-related CLI command in-process on a tiny synthetic image folder.</summary>
+public sealed class CliCommandTests(CliCommandTests.TrainedRun run) : IClassFixture<CliCommandTests.TrainedRun>
+{
+    /// <summary>One `train` run shared by the tests: 3 classes, a few images, one epoch of the plain CNN at 32 px.</summary>
+    public sealed class TrainedRun : IDisposable
+    {
+        private readonly TempFolder _temp = new();
+
+        public TrainedRun()
+        {
+            DataFolder = SyntheticImages.Create(_temp.Combine("data"), new SyntheticImagesOptions
+            {
+                ClassCount = 3, TrainImagesPerClass = 6, ValidImagesPerClass = 3, MinSize = 36, MaxSize = 48,
+            });
+            OutputFolder = _temp.Combine("run");
+            Result = Run("train", "--data", DataFolder, "--arch", "SimpleCnn", "--epochs", "1", "--bs", "4",
+                "--size", "32", "--presize", "40", "--lr", "1e-3", "--out", OutputFolder).GetAwaiter().GetResult();
+        }
+
+        public string DataFolder { get; }
+        public string OutputFolder { get; }
+        public (int Code, string Output, string Error) Result { get; }
+        public string ModelPath => Path.Combine(OutputFolder, "model.zip");
+
+        public void Dispose() => _temp.Dispose();
+    }
+
+    internal static async Task<(int Code, string Output, string Error)> Run(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        int code = await CliApp.RunAsync(args, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    [Fact]
+    public void TrainWritesTheModelHistoryPlotsAndMetrics()
+    {
+        Assert.True(run.Result.Code == 0, run.Result.Error + run.Result.Output);
+        Assert.Contains("epoch", run.Result.Output, StringComparison.Ordinal);
+        Assert.Contains("train_loss", run.Result.Output, StringComparison.Ordinal);
+        foreach (string file in new[] { "model.zip", "history.csv", "history.json", "loss.png", "metrics.json", "confusion.png" })
+            Assert.True(new FileInfo(Path.Combine(run.OutputFolder, file)).Length > 0, $"{file} missing or empty");
+
+        string[] csv = File.ReadAllLines(Path.Combine(run.OutputFolder, "history.csv"));
+        Assert.Equal("epoch,train_loss,valid_loss,accuracy,seconds", csv[0]);
+        Assert.Equal(2, csv.Length);
+        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(run.OutputFolder, "metrics.json")));
+        double accuracy = metrics.RootElement.GetProperty("accuracy").GetDouble();
+        Assert.InRange(accuracy, 0, 1);
+        Assert.Equal(3, metrics.RootElement.GetProperty("classes").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task EvaluateReportsTheSameAccuracyAsTrainingDid()
+    {
+        Assert.Equal(0, run.Result.Code);
+        using var trainMetrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(run.OutputFolder, "metrics.json")));
+        string evalFolder = Path.Combine(run.OutputFolder, "eval");
+
+        var (code, output, error) = await Run("evaluate", "--model", run.ModelPath, "--data", run.DataFolder, "--out", evalFolder);
+
+        Assert.True(code == 0, error);
+        Assert.Matches(@"accuracy \d\.\d{4}   macro accuracy", output);
+        Assert.True(File.Exists(Path.Combine(evalFolder, "confusion.png")));
+        using var evalMetrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(evalFolder, "metrics.json")));
+        Assert.Equal(trainMetrics.RootElement.GetProperty("accuracy").GetDouble(), evalMetrics.RootElement.GetProperty("accuracy").GetDouble(), 6);
+        int support = evalMetrics.RootElement.GetProperty("classes").EnumerateArray().Sum(c => c.GetProperty("support").GetInt32());
+        Assert.Equal(9, support);
+    }
+
+    [Fact]
+    public async Task PredictPrintsTopKClassesForEveryImageInAFolder()
+    {
+        Assert.Equal(0, run.Result.Code);
+        string folder = Path.Combine(run.DataFolder, "val");
+
+        var (code, output, error) = await Run("predict", "--model", run.ModelPath, "-k", "2", folder);
+
+        Assert.True(code == 0, error);
+        string[] lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(9, lines.Length);
+        var classes = Directory.GetDirectories(folder).Select(Path.GetFileName).ToHashSet();
+        foreach (string line in lines)
+        {
+            string[] fields = line.Split('\t');
+            Assert.Equal(5, fields.Length);
+            Assert.True(File.Exists(fields[0]));
+            Assert.Contains(fields[1], classes);
+            Assert.True(float.Parse(fields[2]) >= float.Parse(fields[4]), "top-k must be sorted by probability");
+        }
+    }
+
+    [Fact]
+    public async Task LrFindPrintsSuggestionsAndWritesThePlot()
+    {
+        string plot = Path.Combine(run.OutputFolder, "lr_find.png");
+        var (code, output, error) = await Run("lr-find", "--data", run.DataFolder, "--arch", "SimpleCnn", "--bs", "4",
+            "--size", "32", "--presize", "40", "--out", plot);
+
+        Assert.True(code == 0, error);
+        Assert.Matches(@"valley \d", output);
+        Assert.Matches(@"suggestion \(valley\): \d", output);
+        Assert.True(new FileInfo(plot).Length > 1000);
+    }
+
+    [Theory]
+    [InlineData("unknown architecture", "train", "--arch", "NoSuchNet", "--data", "synthetic")]
+    [InlineData("neither a folder nor a known dataset", "train", "--data", "/no/such/folder", "--arch", "SimpleCnn")]
+    [InlineData("--presize (32) must be at least --size (64)", "lr-find", "--size", "64", "--presize", "32")]
+    [InlineData("No such image file or folder", "predict", "--model", "/no/model.zip", "/no/such.jpg")]
+    public async Task BadInputExitsWithOneAndAClearMessage(string expected, params string[] args)
+    {
+        var (code, _, error) = await Run(args);
+
+        Assert.Equal(1, code);
+        Assert.StartsWith("error: ", error, StringComparison.Ordinal);
+        Assert.Contains(expected, error, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task EvaluateNamesATruncatedModelFile()
+    {
+        Assert.Equal(0, run.Result.Code);
+        string broken = Path.Combine(run.OutputFolder, "truncated.zip");
+        byte[] bytes = File.ReadAllBytes(run.ModelPath);
+        File.WriteAllBytes(broken, bytes[..(bytes.Length / 2)]);
+
+        var (code, _, error) = await Run("evaluate", "--model", broken, "--data", run.DataFolder);
+
+        Assert.Equal(1, code);
+        Assert.Contains("truncated.zip", error, StringComparison.Ordinal);
+    }
+}
