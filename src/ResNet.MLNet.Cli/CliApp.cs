@@ -18,6 +18,7 @@ public static class CliApp
         root.Subcommands.Add(Commands.PredictCommand.Create());
         root.Subcommands.Add(Commands.DatasetsCommand.Create());
         root.Subcommands.Add(Commands.ShowBatchCommand.Create());
+        root.Subcommands.Add(Commands.ExportCommand.Create());
         var configuration = new InvocationConfiguration
         {
             Output = output ?? Console.Out,

@@ -32,7 +32,10 @@ public static class StockScoringModel
     /// <summary>Name of the predicted key column.</summary>
     public const string PredictedLabelColumnName = "PredictedLabel";
 
-    private const string IndexColumn = PredictedLabelColumnName + ".Index";
+    /// <summary>Name of the ONNX output holding the arg-max class index (a helper column, dropped from the chain's output).</summary>
+    public const string PredictedIndexColumnName = PredictedLabelColumnName + ".Index";
+
+    private const string IndexColumn = PredictedIndexColumnName;
     private const string HashColumn = PredictedLabelColumnName + ".Hash";
     private const string NameColumn = PredictedLabelColumnName + ".Name";
 
