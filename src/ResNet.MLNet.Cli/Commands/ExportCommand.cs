@@ -18,32 +18,22 @@ public static class ExportCommand
             "normalised image tensor, outputs Score (probabilities) and PredictedLabel.Index.");
         command.Arguments.Add(model);
         command.Options.Add(output);
-        command.SetAction(parseResult =>
+        command.SetAction(parseResult => CommandRunner.Run(parseResult, writer =>
         {
-            var writer = parseResult.InvocationConfiguration.Output;
-            try
-            {
-                string source = parseResult.GetValue(model)!;
-                string target = parseResult.GetValue(output) ?? Path.ChangeExtension(source, ".onnx");
-                byte[] onnx = ModelZip.ExtractScoringNetwork(source);
-                string full = Path.GetFullPath(target);
-                Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-                File.WriteAllBytes(full + ".tmp", onnx);
-                File.Move(full + ".tmp", full, overwrite: true);
-                using var session = new InferenceSession(onnx);
-                foreach (var (name, meta) in session.InputMetadata)
-                    writer.WriteLine($"input  {name} [{string.Join(",", meta.Dimensions)}] {meta.ElementDataType}");
-                foreach (var (name, meta) in session.OutputMetadata)
-                    writer.WriteLine($"output {name} [{string.Join(",", meta.Dimensions)}] {meta.ElementDataType}");
-                writer.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {full} ({onnx.Length / 1048576.0:0.0} MB)"));
-                return 0;
-            }
-            catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or ArgumentException)
-            {
-                parseResult.InvocationConfiguration.Error.WriteLine($"error: {e.Message}");
-                return 1;
-            }
-        });
+            string source = parseResult.GetValue(model)!;
+            string target = parseResult.GetValue(output) ?? Path.ChangeExtension(source, ".onnx");
+            byte[] onnx = ModelZip.ExtractScoringNetwork(source);
+            string full = Path.GetFullPath(target);
+            Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+            File.WriteAllBytes(full + ".tmp", onnx);
+            File.Move(full + ".tmp", full, overwrite: true);
+            using var session = new InferenceSession(onnx);
+            foreach (var (name, meta) in session.InputMetadata)
+                writer.WriteLine($"input  {name} [{string.Join(",", meta.Dimensions)}] {meta.ElementDataType}");
+            foreach (var (name, meta) in session.OutputMetadata)
+                writer.WriteLine($"output {name} [{string.Join(",", meta.Dimensions)}] {meta.ElementDataType}");
+            writer.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {full} ({onnx.Length / 1048576.0:0.0} MB)"));
+        }));
         return command;
     }
 }
