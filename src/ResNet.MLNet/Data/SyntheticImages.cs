@@ -13,7 +13,10 @@ namespace ResNet.MLNet.Data;
 public static class SyntheticImages
 {
     /// <summary>Bumped whenever the drawing changes, so cached copies made by an older generator are not reused.</summary>
-    internal const int GeneratorVersion = 1;
+    internal const int GeneratorVersion = 2;
+
+    /// <summary>Objects are rotated by up to this many degrees either way.</summary>
+    private const float MaxRotation = 25f;
 
     private static readonly string[] Names =
         ["circle", "square", "triangle", "cross", "star", "ring", "hexagon", "stripes", "checker", "dots", "crescent", "arrow"];
@@ -129,12 +132,12 @@ public static class SyntheticImages
                 DrawClutter(canvas, random, width, height, background);
 
             float shortSide = Math.Min(width, height);
-            float radius = shortSide * (0.16f + 0.24f * random.NextSingle());
+            float radius = shortSide * (0.25f + 0.17f * random.NextSingle());
             float cx = Uniform(random, 0.8f * radius, width - 0.8f * radius);
             float cy = Uniform(random, 0.8f * radius, height - 0.8f * radius);
             canvas.Save();
             canvas.Translate(cx, cy);
-            canvas.RotateDegrees(360f * random.NextSingle());
+            canvas.RotateDegrees(MaxRotation * (2f * random.NextSingle() - 1f));
             canvas.Scale(radius);
             using var paint = new SKPaint { IsAntialias = true, Color = foreground, Style = SKPaintStyle.Fill };
             DrawObject(canvas, paint, classIndex);

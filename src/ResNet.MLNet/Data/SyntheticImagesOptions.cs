@@ -19,10 +19,10 @@ public sealed class SyntheticImagesOptions
     public int ClassCount { get; set; } = 10;
 
     /// <summary>Training images per class.</summary>
-    public int TrainImagesPerClass { get; set; } = 50;
+    public int TrainImagesPerClass { get; set; } = 100;
 
     /// <summary>Validation images per class (0 writes no validation folder).</summary>
-    public int ValidImagesPerClass { get; set; } = 20;
+    public int ValidImagesPerClass { get; set; } = 40;
 
     /// <summary>Smallest width or height in pixels; each side is drawn independently from [MinSize, MaxSize], so aspect ratios vary.</summary>
     public int MinSize { get; set; } = 64;
