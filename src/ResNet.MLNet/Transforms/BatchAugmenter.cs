@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Microsoft.ML.Data;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -114,7 +115,10 @@ internal sealed class BatchAugmenter : IDisposable
     /// Augments <paramref name="images"/> ([B, 3, H, W] floats in 0..1) with one augmentation per image; returns
     /// [B, 3, outH, outW] in the caller's dispose scope.
     /// </summary>
-    public Tensor Apply(Tensor images, IReadOnlyList<ImageAugmentation> augmentations)
+    /// <param name="images">[B, 3, H, W] floats.</param>
+    /// <param name="augmentations">One augmentation per image.</param>
+    /// <param name="inputScale">Multiplies the input values first (1/255 for byte-valued images), applied after resampling.</param>
+    public Tensor Apply(Tensor images, IReadOnlyList<ImageAugmentation> augmentations, float inputScale = 1f)
     {
         int b = (int)images.shape[0];
         if (augmentations.Count != b)
@@ -140,12 +144,14 @@ internal sealed class BatchAugmenter : IDisposable
                 _ => GridSamplePaddingMode.Reflection,
             },
             _options.AlignCorners);
+        if (inputScale != 1f) output = output.mul_(inputScale);   // resampling is linear: scale the smaller output
 
         if (augmentations.Any(a => a.HasLighting))
         {
-            var logitB = tensor(augmentations.Select(a => (float)Math.Log(a.Brightness / (1 - a.Brightness))).ToArray(), [b, 1, 1, 1]);
+            // sigmoid(c · (logit(x) + logit(b))) = sigmoid(c · logit(x) + c · logit(b)); logit clamps x to [1e-7, 1 − 1e-7].
             var c = tensor(augmentations.Select(a => (float)a.Contrast).ToArray(), [b, 1, 1, 1]);
-            output = output.clamp(1e-7, 1 - 1e-7).logit().add_(logitB).mul_(c).sigmoid_();
+            var shift = tensor(augmentations.Select(a => (float)(a.Contrast * Math.Log(a.Brightness / (1 - a.Brightness)))).ToArray(), [b, 1, 1, 1]);
+            output = addcmul(shift, output.logit(1e-7), c, 1).sigmoid_();
         }
 
         return output.MoveToOuterDisposeScope();
@@ -163,13 +169,13 @@ internal sealed class BatchAugmenter : IDisposable
         var augmentations = random is null
             ? Enumerable.Repeat(ImageAugmentation.CenterSquare(Width, Height), count).ToArray()
             : Draw(random, count);
-        var result = Apply(images, augmentations).contiguous();
+        var result = Apply(images, augmentations, typeof(T) == typeof(byte) ? 1f / 255f : 1f).contiguous();
         int length = 3 * OutputHeight * OutputWidth;
-        var all = result.data<float>();
+        var all = MemoryMarshal.Cast<byte, float>(result.bytes);
         for (int i = 0; i < count; i++)
         {
             var editor = VBufferEditor.Create(ref outputs[i], length);
-            all.CopyTo(editor.Values, 0, (long)i * length);
+            all.Slice(i * length, length).CopyTo(editor.Values);
             outputs[i] = editor.Commit();
         }
     }
@@ -183,7 +189,7 @@ internal sealed class BatchAugmenter : IDisposable
             if (_byteStage.Length != count * length) _byteStage = new byte[count * length];
             for (int i = 0; i < count; i++)
                 CopyDense((VBuffer<byte>)(object)inputs[i], _byteStage.AsSpan(i * length, length));
-            return tensor(_byteStage, shape).to_type(ScalarType.Float32).div_(255f);
+            return tensor(_byteStage, shape).to_type(ScalarType.Float32);
         }
 
         if (typeof(T) == typeof(float))

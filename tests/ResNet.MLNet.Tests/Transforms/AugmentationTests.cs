@@ -199,4 +199,14 @@ public class AugmentationTests
         Assert.InRange(Fraction(d => d.Brightness != 0.5), 0.71, 0.79);
         Assert.InRange(Fraction(d => d.Contrast != 1), 0.71, 0.79);
     }
+
+    [Fact]
+    public void ThroughputHelperAugmentsAndReportsARate()
+    {
+        var result = AugmentationThroughput.Measure(batchSize: 4, inputSize: 20, new AugmentOptions { MinScale = 0.5f, Size = 16 }, batches: 3);
+        Assert.Equal(4, result.BatchSize);
+        Assert.Equal(3, result.Batches);
+        Assert.True(result.ImagesPerSecond > 0 && double.IsFinite(result.ImagesPerSecond));
+        Assert.Equal(result.BatchSize / result.MedianBatchSeconds, result.ImagesPerSecond, 6);
+    }
 }
