@@ -5,10 +5,11 @@ namespace ResNet.MLNet;
 /// encoded bytes (JPEG/PNG/…) a web service receives.
 /// </summary>
 /// <remarks>
-/// The model reads whichever column its first transform was built on: <see cref="ImagePath"/> for pipelines that
-/// start with an image loader over <c>ImagePath</c>, <see cref="ImageBytes"/> for pipelines that decode a bytes
-/// column. <see cref="Label"/> is not used for prediction; it is there because pipelines that begin with
-/// <c>MapValueToKey("Label")</c> need the column to exist when ML.NET binds the input (leave it empty).
+/// The model reads whichever column its loader was built on. A saved model.zip (and any <c>PredictionEngine</c>) reads
+/// <see cref="ImagePath"/>: its persisted loader is ML.NET's <c>LoadImages</c>, which only reads files. Pipelines fitted
+/// on a bytes column (<c>LoadImageFiles("Image", "ImageBytes")</c>) read <see cref="ImageBytes"/> through
+/// <c>Transform</c> in this library. <see cref="Label"/> is not used for prediction; it is there because pipelines that
+/// begin with <c>MapValueToKey("Label")</c> need the column to exist when ML.NET binds the input (leave it empty).
 /// </remarks>
 public sealed class ImageInput
 {
