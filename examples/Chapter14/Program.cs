@@ -8,6 +8,7 @@ using ResNet.MLNet.Data;
 using ResNet.MLNet.Modules;
 using ResNet.MLNet.Training;
 using ResNet.MLNet.Transforms;
+using ResNet.MLNet.Visualization;
 
 ChapterSettings settings;
 try
@@ -55,6 +56,25 @@ var experiments = new[]
     new Experiment("E", "ResNet-50 style bottleneck", Architectures.ResNet50Chapter,
         small ? 96 : 320, small ? 80 : 224, settings.Epochs ?? (small ? 5 : 20), settings.MaxLearningRate ?? 6e-4f),
 }.Where(e => settings.Experiments.Contains(e.Id)).ToArray();
+
+// dls = get_data(URLs.IMAGENETTE_160, 160, 128); dls.show_batch(max_n=4)
+var first = experiments.Length > 0 ? experiments[0] : null;
+if (first is not null)
+{
+    var prepared = GetData(first.Presize, first.Size).Fit(data.All).Transform(data.All);
+    string grid = ml.Data.ShowBatch(prepared, maxN: 4, Path.Combine(settings.Output, "show_batch.png"),
+        new ShowBatchOptions { NormalizedWith = ImageStats.ImageNet });
+    Console.WriteLine($"show_batch: {grid}");
+
+    // learn = get_learner(get_model()); learn.lr_find()
+    if (first.Id == "A")
+    {
+        var lrFind = new LearningRateFinder(TrainerOptions(first)).Find(prepared);
+        string plot = Path.Combine(settings.Output, "lr_find.png");
+        LearningRatePlot.SavePng(lrFind, plot);
+        Console.WriteLine($"lr_find: valley {lrFind.Valley:0.##e+0}, minimum {lrFind.Minimum:0.##e+0}, steep {lrFind.Steep:0.##e+0} → {plot}");
+    }
+}
 
 ResNetTrainer.Options TrainerOptions(Experiment e) => new()
 {
