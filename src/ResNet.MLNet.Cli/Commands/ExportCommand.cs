@@ -5,34 +5,52 @@ using ResNet.MLNet.Onnx;
 
 namespace ResNet.MLNet.Cli.Commands;
 
-/// <summary><c>resnet-mlnet export</c>: writes the network stored in a model.zip as a standalone ONNX file.</summary>
+/// <summary><c>resnet-mlnet export</c>: writes the network of a model.zip or a training checkpoint as a standalone ONNX file.</summary>
 public static class ExportCommand
 {
     /// <summary>Builds the <c>export</c> command.</summary>
     public static Command Create()
     {
-        var model = new Argument<string>("model") { Description = "A model.zip saved from a pipeline with the ResNet trainer." };
-        var output = new Option<string?>("--output", "-o") { Description = "The .onnx file to write (default: the model's path with extension .onnx)." };
+        var model = new Argument<string>("model")
+        {
+            Description = "A model.zip saved from a pipeline with the ResNet trainer, or a checkpoint directory / checkpoint.resnet-mlnet file.",
+        };
+        var output = new Option<string?>("--output", "-o") { Description = "The .onnx file to write (default: next to the input, extension .onnx)." };
+        var softmax = new Option<bool>("--softmax") { Description = "Checkpoints only: append a Softmax so the output holds probabilities instead of logits." };
         var command = new Command("export",
-            $"Export the network of a model.zip to a standalone ONNX file (opset {OnnxGraphBuilder.DefaultOpset}): input [1,3,H,W] " +
-            "normalised image tensor, outputs Score (probabilities) and PredictedLabel.Index.");
+            $"Export a trained network to a standalone ONNX file (opset {OnnxGraphBuilder.DefaultOpset}). From a model.zip: input " +
+            "[1,3,H,W] normalised image tensor, outputs Score (probabilities) and PredictedLabel.Index. From a checkpoint: input " +
+            "[N,3,H,W] (any batch and size), output [N,classes] logits (or probabilities with --softmax).");
         command.Arguments.Add(model);
         command.Options.Add(output);
+        command.Options.Add(softmax);
         command.SetAction(parseResult => CommandRunner.Run(parseResult, writer =>
         {
             string source = parseResult.GetValue(model)!;
-            string target = parseResult.GetValue(output) ?? Path.ChangeExtension(source, ".onnx");
-            byte[] onnx = ModelZip.ExtractScoringNetwork(source);
-            string full = Path.GetFullPath(target);
-            Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-            File.WriteAllBytes(full + ".tmp", onnx);
-            File.Move(full + ".tmp", full, overwrite: true);
-            using var session = new InferenceSession(onnx);
+            bool isCheckpoint = Directory.Exists(source) || source.EndsWith(".resnet-mlnet", StringComparison.OrdinalIgnoreCase);
+            string target = Path.GetFullPath(parseResult.GetValue(output)
+                ?? (Directory.Exists(source) ? Path.Combine(source, "model.onnx") : Path.ChangeExtension(source, ".onnx")));
+            if (isCheckpoint)
+            {
+                var (architecture, classes, shape) = OnnxExporter.SaveCheckpoint(source, target,
+                    new OnnxExportOptions { AddSoftmax = parseResult.GetValue(softmax) });
+                writer.WriteLine($"checkpoint: {architecture}, {classes} classes, trained on [{string.Join(",", shape)}] images");
+            }
+            else
+            {
+                if (parseResult.GetValue(softmax))
+                    throw new ArgumentException("--softmax applies to checkpoints; a model.zip's network already outputs probabilities (Score).");
+                byte[] onnx = ModelZip.ExtractScoringNetwork(source);
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                File.WriteAllBytes(target + ".tmp", onnx);
+                File.Move(target + ".tmp", target, overwrite: true);
+            }
+            using var session = new InferenceSession(target);
             foreach (var (name, meta) in session.InputMetadata)
                 writer.WriteLine($"input  {name} [{string.Join(",", meta.Dimensions)}] {meta.ElementDataType}");
             foreach (var (name, meta) in session.OutputMetadata)
                 writer.WriteLine($"output {name} [{string.Join(",", meta.Dimensions)}] {meta.ElementDataType}");
-            writer.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {full} ({onnx.Length / 1048576.0:0.0} MB)"));
+            writer.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {target} ({new FileInfo(target).Length / 1048576.0:0.0} MB)"));
         }));
         return command;
     }

@@ -38,6 +38,25 @@ public static class OnnxExporter
         Build(network, options).Save(path, options.Opset);
     }
 
+    /// <summary>
+    /// Exports the network of a training checkpoint (<c>ResNetTrainer.Options.CheckpointDirectory</c>) to the ONNX
+    /// file <paramref name="path"/>; returns the checkpoint's architecture name, class count and image shape.
+    /// </summary>
+    /// <param name="checkpoint">The checkpoint directory or its <c>checkpoint.resnet-mlnet</c> file.</param>
+    /// <param name="path">The <c>.onnx</c> file to write.</param>
+    /// <param name="options">Shape, names, normalisation and softmax; defaults when null.</param>
+    /// <exception cref="InvalidDataException">Not a readable checkpoint of a built-in architecture.</exception>
+    public static (string Architecture, int Classes, IReadOnlyList<int> ImageShape) SaveCheckpoint(string checkpoint, string path,
+        OnnxExportOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(checkpoint);
+        string file = Directory.Exists(checkpoint) ? Training.TrainingCheckpoint.PathIn(checkpoint) : checkpoint;
+        if (!File.Exists(file)) throw new FileNotFoundException($"Checkpoint '{file}' does not exist.", file);
+        var (identity, network) = Training.TrainingCheckpoint.ReadNetwork(file);
+        using (network) Save(network, path, options);
+        return (identity.Architecture, identity.ClassCount, identity.ImageShape);
+    }
+
     private static OnnxGraphBuilder Build(nn.Module<Tensor, Tensor> network, OnnxExportOptions options)
     {
         ArgumentNullException.ThrowIfNull(network);

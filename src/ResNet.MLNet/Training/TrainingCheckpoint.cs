@@ -103,6 +103,44 @@ internal sealed record TrainingCheckpoint(string Architecture, int ClassCount, i
         }
     }
 
+    /// <summary>
+    /// Reads a checkpoint file's identity and rebuilds its trained network (a built-in architecture, eval mode), e.g.
+    /// to export it; the optimiser state is not read.
+    /// </summary>
+    /// <exception cref="InvalidDataException">Not a checkpoint, damaged, or an architecture outside <see cref="Modules.Architectures"/>.</exception>
+    public static (TrainingCheckpoint Identity, torch.nn.Module<torch.Tensor, torch.Tensor> Network) ReadNetwork(string path)
+    {
+        try
+        {
+            using var stream = File.OpenRead(path);
+            using var reader = new BinaryReader(stream, Encoding.UTF8);
+            if (reader.ReadString() != Magic || reader.ReadInt32() != Version)
+                throw new InvalidDataException("not a ResNet.MLNet checkpoint of this version");
+            var identity = ReadIdentity(reader);
+            reader.ReadInt32();                                          // epochs done
+            reader.ReadInt32(); reader.ReadDouble();                     // smoothed loss
+            reader.ReadDouble(); reader.ReadInt32();                     // loss scale
+            int historyCount = reader.ReadInt32();
+            reader.ReadBytes(historyCount * (sizeof(int) + 3 * sizeof(double) + sizeof(long)));
+            var network = Modules.Architectures.Get(identity.Architecture).Create(identity.ClassCount);
+            try
+            {
+                network.load(reader);
+                network.eval();
+                return (identity, network);
+            }
+            catch
+            {
+                network.Dispose();
+                throw;
+            }
+        }
+        catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or ArgumentException or IOException)
+        {
+            throw new InvalidDataException($"Cannot read the network from checkpoint '{path}': {ex.Message}", ex);
+        }
+    }
+
     private string Describe() => $"{Architecture}, {ClassCount} classes, images [{string.Join(",", ImageShape)}], {Epochs} epochs of " +
         $"{BatchesPerEpoch} batches, max LR {MaxLearningRate:G3}";
 

@@ -2,6 +2,8 @@ using Microsoft.ML;
 using ResNet.MLNet.Cli;
 using ResNet.MLNet.Modules;
 using ResNet.MLNet.Onnx;
+using ResNet.MLNet.Tests.Training;
+using ResNet.MLNet.Training;
 using TorchSharp;
 
 namespace ResNet.MLNet.Tests.Onnx;
@@ -47,6 +49,40 @@ public sealed class ExportCommandTests : IDisposable
         var expected = OnnxExporterTests.TorchForward(network, x, [1, 3, 33, 35], softmax: true);
         Assert.True(expected.Zip(score, (a, b) => Math.Abs(a - b)).Max() <= 1e-4);
         Assert.Equal(Array.IndexOf(expected, expected.Max()), outputs.Single(o => o.Name == StockScoringModel.PredictedIndexColumnName).Int64s![0]);
+    }
+
+    [Fact]
+    public async Task ExportsTheNetworkOfATrainingCheckpoint()
+    {
+        NativeMemoryTuning.Apply();
+        var ml = new MLContext(seed: 0);
+        var data = SquaresData.Load(ml, perClassTrain: 8, perClassValid: 4);
+        string checkpoints = Path.Combine(_dir, "checkpoints");
+        using var trained = (ResNetTransformer)ml.MulticlassClassification.Trainers.ResNet(new ResNetTrainer.Options
+        {
+            FeatureColumnName = "Pixels", ValidationColumnName = "IsValid", Architecture = Architectures.SimpleCnn, Epochs = 1,
+            BatchSize = 8, Device = "cpu", Seed = 2, Log = TextWriter.Null, ShowProgressBar = false, CheckpointDirectory = checkpoints,
+        }).Fit(data);
+
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        string onnxPath = Path.Combine(_dir, "checkpoint.onnx");
+        int code = await CliApp.RunAsync(["export", checkpoints, "-o", onnxPath, "--softmax"], stdout, stderr);
+        Assert.True(code == 0, stderr.ToString());
+        Assert.Contains("SimpleCnn, 4 classes", stdout.ToString());
+        Assert.Contains("input  input [-1,3,-1,-1]", stdout.ToString());
+
+        long[] shape = [2, 3, SquaresData.Size, SquaresData.Size];
+        var x = OnnxExporterTests.RandomInput(6, 2 * 3 * SquaresData.Size * SquaresData.Size);
+        var probabilities = OrtRunner.Run(File.ReadAllBytes(onnxPath), ("input", x, shape))[0].Floats!;
+        var expected = OnnxExporterTests.TorchForward(trained.Model, x, shape, softmax: true);
+        Assert.True(expected.Zip(probabilities, (a, b) => Math.Abs(a - b)).Max() <= 1e-4);
+
+        string notCheckpoint = Path.Combine(_dir, "empty.resnet-mlnet");
+        File.WriteAllText(notCheckpoint, "nothing");
+        stderr = new StringWriter();
+        Assert.Equal(1, await CliApp.RunAsync(["export", notCheckpoint], new StringWriter(), stderr));
+        Assert.Contains("empty.resnet-mlnet", stderr.ToString());
     }
 
     [Fact]
