@@ -13,13 +13,13 @@ namespace ResNet.MLNet.Data;
 public static class SyntheticImages
 {
     /// <summary>Bumped whenever the drawing changes, so cached copies made by an older generator are not reused.</summary>
-    internal const int GeneratorVersion = 2;
+    internal const int GeneratorVersion = 5;
 
     /// <summary>Objects are rotated by up to this many degrees either way.</summary>
     private const float MaxRotation = 25f;
 
     private static readonly string[] Names =
-        ["circle", "square", "triangle", "cross", "star", "ring", "hexagon", "stripes", "checker", "dots", "crescent", "arrow"];
+        ["circle", "square", "triangle", "cross", "star", "ring", "stripes", "checker", "dots", "arrow", "crescent", "hexagon"];
 
     /// <summary>Every class the generator can draw, in order; a dataset with N classes uses the first N.</summary>
     public static IReadOnlyList<string> ClassNames { get; } = Array.AsReadOnly(Names);
@@ -132,9 +132,11 @@ public static class SyntheticImages
                 DrawClutter(canvas, random, width, height, background);
 
             float shortSide = Math.Min(width, height);
-            float radius = shortSide * (0.25f + 0.17f * random.NextSingle());
-            float cx = Uniform(random, 0.8f * radius, width - 0.8f * radius);
-            float cy = Uniform(random, 0.8f * radius, height - 0.8f * radius);
+            float radius = shortSide * (0.3f + 0.15f * random.NextSingle());
+            // The object stays inside the central square, so a centre crop to a square keeps all of it.
+            float slackX = shortSide / 2 - 0.9f * radius, slackY = shortSide / 2 - 0.9f * radius;
+            float cx = width / 2f + Uniform(random, -slackX, slackX);
+            float cy = height / 2f + Uniform(random, -slackY, slackY);
             canvas.Save();
             canvas.Translate(cx, cy);
             canvas.RotateDegrees(MaxRotation * (2f * random.NextSingle() - 1f));
@@ -246,7 +248,7 @@ public static class SyntheticImages
     private static void DrawClutter(SKCanvas canvas, Random random, int width, int height, SKColor background)
     {
         float shortSide = Math.Min(width, height);
-        using var paint = new SKPaint { IsAntialias = true, Color = Jitter(random, background, 90).WithAlpha((byte)random.Next(120, 256)) };
+        using var paint = new SKPaint { IsAntialias = true, Color = Jitter(random, background, 90).WithAlpha((byte)random.Next(100, 220)) };
         float x = width * random.NextSingle(), y = height * random.NextSingle();
         switch (random.Next(3))
         {
@@ -319,14 +321,14 @@ public static class SyntheticImages
     private static SKColor RandomColor(Random random) =>
         SKColor.FromHsv(360f * random.NextSingle(), 20f + 80f * random.NextSingle(), 15f + 85f * random.NextSingle());
 
-    /// <summary>A random colour whose luma differs from <paramref name="background"/> by at least 70 of 255, so the object stays visible.</summary>
+    /// <summary>A random colour whose luma differs from <paramref name="background"/> by at least 90 of 255, so the object stays visible.</summary>
     private static SKColor ContrastingColor(Random random, SKColor background)
     {
         float backgroundLuma = Luma(background);
         SKColor candidate = RandomColor(random);
-        for (int attempt = 0; attempt < 16 && Math.Abs(Luma(candidate) - backgroundLuma) < 70f; attempt++)
+        for (int attempt = 0; attempt < 16 && Math.Abs(Luma(candidate) - backgroundLuma) < 90f; attempt++)
             candidate = RandomColor(random);
-        if (Math.Abs(Luma(candidate) - backgroundLuma) < 70f)
+        if (Math.Abs(Luma(candidate) - backgroundLuma) < 90f)
         {
             candidate.ToHsv(out float h, out float s, out _);
             candidate = SKColor.FromHsv(h, s, backgroundLuma > 127f ? 10f : 100f);

@@ -40,10 +40,10 @@ public sealed class SyntheticImagesOptions
     public int JpegQuality { get; set; } = 90;
 
     /// <summary>Standard deviation of the per-pixel noise, as a fraction of the 0..255 range (0 = none).</summary>
-    public float NoiseLevel { get; set; } = 0.06f;
+    public float NoiseLevel { get; set; } = 0.05f;
 
     /// <summary>Largest number of distracting strokes and blobs drawn behind and around the object.</summary>
-    public int MaxClutter { get; set; } = 5;
+    public int MaxClutter { get; set; } = 4;
 
     /// <summary>Name of the training folder.</summary>
     public string TrainName { get; set; } = "train";
