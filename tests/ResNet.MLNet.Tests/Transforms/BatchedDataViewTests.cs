@@ -133,7 +133,7 @@ public class BatchedDataViewTests
     public void BatchRandomIsReproducibleFromTheCursorRandom()
     {
         var ml = new MLContext(seed: 1);
-        var view = new BatchedDataView(MakeData(ml, 6), [new BatchOutputColumn("R", NumberDataViewType.Double)], [],
+        var view = new BatchedDataView(ml.Data.Cache(MakeData(ml, 6)), [new BatchOutputColumn("R", NumberDataViewType.Double)], [],
             batch =>
             {
                 var r = batch.Output<double>("R");
@@ -156,8 +156,26 @@ public class BatchedDataViewTests
         }
 
         Assert.All(Read(null), v => Assert.Equal(-1, v));
+
         Assert.Equal(Read(new Random(3)), Read(new Random(3)));
         Assert.NotEqual(Read(new Random(3)), Read(new Random(4)));
+    }
+
+    [Fact]
+    public void ConsecutiveSeedsGiveUnrelatedBatchDraws()
+    {
+        // Seeds 1..8 (e.g. epochs) after k draws by the source: new Random(rand.Next()) would give identical first
+        // values for k = 2; the derived generator spreads them.
+        for (int k = 0; k < 12; k++)
+        {
+            var firsts = Enumerable.Range(1, 8).Select(seed =>
+            {
+                var rand = new Random(seed);
+                for (int i = 0; i < k; i++) rand.Next();
+                return BatchedDataView.DeriveRandom(rand).NextDouble();
+            }).Order().ToArray();
+            Assert.True(firsts[^1] - firsts[0] > 0.3, $"k = {k}: first draws are clustered: {string.Join(", ", firsts)}");
+        }
     }
 
     [Fact]

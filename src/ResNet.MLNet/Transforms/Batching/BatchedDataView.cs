@@ -108,8 +108,23 @@ internal sealed class BatchedDataView : IDataView
         var inputColumns = _input.Schema.Where(c => inputActive[c.Index]).ToArray();
         var source = _input.GetRowCursor(inputColumns, rand);
         // The batch generator is seeded after the source drew from rand, so a seeded rand reproduces both.
-        var batchRandom = rand is null ? null : new Random(rand.Next());
+        var batchRandom = rand is null ? null : DeriveRandom(rand);
         return new Cursor(this, source, inputColumns, needed, computeOutputs, batchRandom);
+    }
+
+    /// <summary>
+    /// A generator seeded from <paramref name="rand"/> through a SplitMix64 scramble: seeded <see cref="Random"/>s whose
+    /// seeds are close (epoch 1, 2, 3…) start with nearly linear outputs, which would make "random" draws of
+    /// consecutive epochs almost equal.
+    /// </summary>
+    internal static Random DeriveRandom(Random rand)
+    {
+        ulong z = ((ulong)(uint)rand.Next() << 32) | (uint)rand.Next();
+        z += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        z ^= z >> 31;
+        return new Random((int)(z & int.MaxValue));
     }
 
     /// <inheritdoc />
