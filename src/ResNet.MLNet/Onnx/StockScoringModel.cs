@@ -93,7 +93,8 @@ public static class StockScoringModel
         var (lookup, hashOptions) = HashLookup(ml, classNames);
         var keyData = ml.Data.LoadFromEnumerable(classNames.Select(n => new NameRow { Name = n }).ToList());
 
-        var pipeline = ml.Transforms.ApplyOnnxModel([ScoreColumnName, IndexColumn], [featureColumnName], new MemoryStream(scoringOnnx))
+        using var onnxStream = new MemoryStream(scoringOnnx, writable: false);
+        var pipeline = ml.Transforms.ApplyOnnxModel([ScoreColumnName, IndexColumn], [featureColumnName], onnxStream)
             .Append(ml.Transforms.Conversion.Hash([hashOptions]))
             .Append(ml.Transforms.Conversion.MapValue(NameColumn, lookup, lookup.Schema[HashColumn], lookup.Schema[nameof(NameRow.Name)], HashColumn))
             .Append(ml.Transforms.Conversion.MapValueToKey(PredictedLabelColumnName, NameColumn, keyData: keyData))
