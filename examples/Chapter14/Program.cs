@@ -42,11 +42,12 @@ IEstimator<ITransformer> GetData(int presize, int size) =>
         .Append(ml.Transforms.AugmentImages("Pixels", new AugmentOptions { MinScale = 0.5f, Size = size }))
         .Append(ml.Transforms.NormalizeImages("Pixels", ImageStats.ImageNet));
 
-// The notebook's settings on real data; smaller images and fewer epochs on the synthetic shapes.
+// The notebook's settings on real data; on the synthetic shapes (1,000 small training images) smaller images,
+// smaller batches and a larger learning rate, so the whole chapter runs in a few minutes on a CPU.
 bool small = settings.IsSynthetic;
-int presize = small ? 80 : 160, size = small ? 64 : 128;
+int presize = small ? 72 : 160, size = small ? 64 : 128;
 int epochs = settings.Epochs ?? 5;
-float lr = settings.MaxLearningRate ?? 7e-4f;
+float lr = settings.MaxLearningRate ?? (small ? 1e-2f : 7e-4f);
 var experiments = new[]
 {
     new Experiment("A", "plain CNN", Architectures.SimpleCnn, presize, size, epochs, lr),
@@ -54,7 +55,7 @@ var experiments = new[]
     new Experiment("C", "two ResBlocks per stage", Architectures.DeepResBlockCnn, presize, size, epochs, lr),
     new Experiment("D", "ResNet-18 style with stem", Architectures.ResNet18Chapter, presize, size, epochs, lr),
     new Experiment("E", "ResNet-50 style bottleneck", Architectures.ResNet50Chapter,
-        small ? 96 : 320, small ? 80 : 224, settings.Epochs ?? (small ? 5 : 20), settings.MaxLearningRate ?? 6e-4f),
+        small ? 72 : 320, small ? 64 : 224, settings.Epochs ?? (small ? 5 : 20), settings.MaxLearningRate ?? (small ? 1e-2f : 6e-4f)),
 }.Where(e => settings.Experiments.Contains(e.Id)).ToArray();
 
 // dls = get_data(URLs.IMAGENETTE_160, 160, 128); dls.show_batch(max_n=4)
@@ -83,7 +84,7 @@ ResNetTrainer.Options TrainerOptions(Experiment e) => new()
     Architecture = e.Architecture,
     Epochs = e.Epochs,
     MaxLearningRate = e.MaxLearningRate,
-    BatchSize = settings.BatchSize ?? (small ? 64 : 128),
+    BatchSize = settings.BatchSize ?? (small ? 32 : 128),
     MixedPrecision = settings.MixedPrecision,
     Device = settings.Device,
     Seed = 0,

@@ -23,9 +23,9 @@ internal sealed class TrainingSetup
         Description = $"Architecture: {string.Join(", ", Architectures.All.Select(a => a.Name))}.",
         DefaultValueFactory = _ => Architectures.ResNet18Chapter.Name,
     };
-    public Option<float> Lr { get; } = new("--lr") { Description = "Maximum learning rate of the one-cycle schedule.", DefaultValueFactory = _ => 7e-4f };
-    public Option<int> BatchSize { get; } = new("--bs") { Description = "Batch size.", DefaultValueFactory = _ => 128 };
-    public Option<int?> Presize { get; } = new("--presize") { Description = "Item resize (fastai Resize) before augmentation; default 1.25 × size." };
+    public Option<float?> Lr { get; } = new("--lr") { Description = "Maximum learning rate of the one-cycle schedule (default 7e-4, the notebook's; 1e-2 on synthetic data)." };
+    public Option<int?> BatchSize { get; } = new("--bs") { Description = "Batch size (default 128; 32 on synthetic data)." };
+    public Option<int?> Presize { get; } = new("--presize") { Description = "Item resize (fastai Resize) before augmentation; default 1.25 × size (72 on synthetic data)." };
     public Option<int?> Size { get; } = new("--size") { Description = "Training image size; default the architecture's (128, 224 for ResNet50Chapter), 64 on synthetic data." };
     public Option<float> MinScale { get; } = new("--min-scale") { Description = "aug_transforms min_scale (random-resized-crop area).", DefaultValueFactory = _ => 0.5f };
     public Option<string> Device { get; } = new("--device") { Description = "auto, cpu or cuda.", DefaultValueFactory = _ => "auto" };
@@ -48,7 +48,7 @@ internal sealed class TrainingSetup
         var architecture = Architectures.Get(parseResult.GetValue(Arch)!);
         bool synthetic = selection.Equals(DatasetSources.Synthetic, StringComparison.OrdinalIgnoreCase);
         int size = parseResult.GetValue(Size) ?? (synthetic ? 64 : architecture.DefaultImageSize);
-        int presize = parseResult.GetValue(Presize) ?? size * 5 / 4;
+        int presize = parseResult.GetValue(Presize) ?? (synthetic ? Math.Max(size, 72) : size * 5 / 4);
         if (size < 32) throw new ArgumentException($"--size must be at least 32 pixels, got {size}.");
         if (presize < size) throw new ArgumentException($"--presize ({presize}) must be at least --size ({size}).");
 
@@ -71,8 +71,8 @@ internal sealed class TrainingSetup
             FeatureColumnName = "Pixels",
             ValidationColumnName = "IsValid",
             Architecture = architecture,
-            MaxLearningRate = parseResult.GetValue(Lr),
-            BatchSize = parseResult.GetValue(BatchSize),
+            MaxLearningRate = parseResult.GetValue(Lr) ?? (synthetic ? 1e-2f : 7e-4f),
+            BatchSize = parseResult.GetValue(BatchSize) ?? (synthetic ? 32 : 128),
             MixedPrecision = parseResult.GetValue(MixedPrecision),
             Device = parseResult.GetValue(Device)!,
             Seed = seed,
