@@ -177,6 +177,36 @@ public class ResNetTrainerTests(ITestOutputHelper output)
         Assert.Throws<ArgumentException>(() => new ResNetTrainer(new ResNetTrainer.Options { Device = "tpu" }));
     }
 
+    [Fact]
+    public void ValidationSetAndProgressWorkAndNoValidationPrintsNone()
+    {
+        var ml = new MLContext(seed: 0);
+        var data = SquaresData.Load(ml, perClassTrain: 8, perClassValid: 4);
+        var train = ml.Data.FilterByCustomPredicate<SquaresFlag>(data, r => r.IsValid);
+        var valid = ml.Data.FilterByCustomPredicate<SquaresFlag>(data, r => !r.IsValid);
+        var o = Options(new StringWriter(), epochs: 1);
+        o.ValidationColumnName = null;
+        o.ValidationSet = valid;
+        var progress = new Recorder();
+        o.Progress = progress;
+        using var model = new ResNetTrainer(o).Fit(train);
+        Assert.Single(progress.Items);
+        Assert.NotNull(progress.Items[0].Accuracy);
+
+        var log = new StringWriter();
+        o = Options(log, epochs: 1);
+        o.ValidationColumnName = null;
+        using var unvalidated = new ResNetTrainer(o).Fit(train);
+        Assert.Null(unvalidated.History[0].ValidLoss);
+        Assert.Matches(@"\n0 +\d\.\d{6} +None +None +\d\d:\d\d", log.ToString().Replace("\r", ""));
+    }
+
+    private sealed class Recorder : IProgress<EpochMetrics>
+    {
+        public List<EpochMetrics> Items { get; } = [];
+        public void Report(EpochMetrics value) => Items.Add(value);
+    }
+
     private sealed class Prediction
     {
         public uint PredictedLabel { get; set; }
