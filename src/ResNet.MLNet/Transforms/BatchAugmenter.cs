@@ -15,6 +15,7 @@ internal sealed class BatchAugmenter : IDisposable
 {
     private readonly AugmentOptions _options;
     private readonly Tensor _baseGrid;      // [outH·outW, 3]: (u, v, 1) for every output pixel
+    private readonly Lock _gate = new();
     private byte[] _byteStage = [];
     private float[] _floatStage = [];
 
@@ -163,6 +164,12 @@ internal sealed class BatchAugmenter : IDisposable
     /// validation transform (centre square resized to the output size).
     /// </summary>
     public void Augment<T>(VBuffer<T>[] inputs, int count, Random? random, VBuffer<float>[] outputs)
+    {
+        // Cursors of one view share this augmenter and its staging buffers; torch already uses every core per batch.
+        lock (_gate) AugmentCore(inputs, count, random, outputs);
+    }
+
+    private void AugmentCore<T>(VBuffer<T>[] inputs, int count, Random? random, VBuffer<float>[] outputs)
     {
         using var scope = NewDisposeScope();
         var images = Stack(inputs, count);

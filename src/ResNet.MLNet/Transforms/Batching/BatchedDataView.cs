@@ -19,7 +19,8 @@ namespace ResNet.MLNet.Transforms.Batching;
 /// <para>The computation runs only when a cursor asks for at least one output column; its declared input
 /// dependencies are then activated on the input cursor. Output columns are appended to the input schema (a name
 /// equal to an input column hides the input column, as in ML.NET transforms). Row-level getters copy vector
-/// values, so consumers may keep or mutate what they receive. A cursor set is a single cursor: parallelism
+/// values, so consumers may keep or mutate what they receive; reference values (images) are handed out as is and stay
+/// valid while their batch is served (a computation may dispose the previous batch's outputs when it refills a slot). A cursor set is a single cursor: parallelism
 /// belongs inside the batch computation.</para>
 /// <example><code>
 /// var view = new BatchedDataView(input,
