@@ -43,9 +43,13 @@ public class LoadAndNormalizeTests
         }
 
         string alpha = images.Write("alpha.png", 4, 4, (_, _) => new SKColor(10, 240, 120, 255));
+        // A 1×1 palette (indexed-colour) GIF whose only colour is red.
+        string palette = Path.Combine(images.Folder, "palette.gif");
+        File.WriteAllBytes(palette, Convert.FromBase64String("R0lGODlhAQABAIAAAP8AAP///yH5BAAAAAAALAAAAAABAAEAAAICRAEAOw=="));
         var ml = new MLContext(seed: 0);
-        var data = ml.Data.LoadFromEnumerable(new[] { rgb, gray, alpha }.Select(p => new PathRow { ImagePath = p }));
+        var data = ml.Data.LoadFromEnumerable(new[] { rgb, gray, alpha, palette }.Select(p => new PathRow { ImagePath = p }));
         var pixels = Tensors(ml, data);
+        Assert.Equal(Enumerable.Repeat((byte)255, 16).Concat(Enumerable.Repeat((byte)0, 32)), pixels[3]);
 
         Assert.Equal(Enumerable.Repeat((byte)200, 16).Concat(Enumerable.Repeat((byte)100, 16)).Concat(Enumerable.Repeat((byte)50, 16)), pixels[0]);
         Assert.Equal(48, pixels[1].Length);
