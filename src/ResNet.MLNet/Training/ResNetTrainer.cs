@@ -89,7 +89,7 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
             if (half is not null)
                 log.WriteLine($"MixedPrecision: training in {(half.DType == ScalarType.Float16 ? "fp16" : "bf16")} with fp32 master weights and dynamic loss scaling.");
             else if (o.MixedPrecision)
-                log.WriteLine("MixedPrecision: training in fp32 on the CPU (bf16 measured slower than fp32 for these models here).");
+                log.WriteLine("MixedPrecision: training in fp32 on the CPU (a bf16 copy was not faster than fp32 for these models in our CPU measurements).");
             bool bar = o.ShowProgressBar && ProgressBar.IsTerminal(log);
             var learner = new Learner(model, device, o.BatchSize, o.WeightDecay, half, log, bar) { AfterBatch = o.AfterBatch };
             return new TrainingRun(learner, train, valid, seed, batchesPerEpoch, classNames, log, device);
@@ -177,7 +177,7 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
         return model;
     }
 
-    /// <summary>fp16 on CUDA; on CPU fp32 (bf16 measured slower here) unless a test forces bf16.</summary>
+    /// <summary>fp16 on CUDA; on CPU fp32 (bf16 was not faster in our measurements) unless a test forces bf16.</summary>
     private static ScalarType? HalfPrecisionType(Options o, Device device)
     {
         if (!o.MixedPrecision) return null;

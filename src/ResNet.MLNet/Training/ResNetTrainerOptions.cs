@@ -53,7 +53,7 @@ public sealed partial class ResNetTrainer
 
         /// <summary>
         /// fastai's <c>to_fp16</c>: half-precision working copy with fp32 master weights and dynamic loss scaling.
-        /// fp16 on CUDA; on CPU bf16 measured slower than fp32 for these models, so the trainer trains in fp32 and says so.
+        /// fp16 on CUDA; on CPU a bf16 copy was not faster than fp32 for these models in our measurements, so the trainer trains in fp32 and says so.
         /// </summary>
         public bool MixedPrecision { get; set; }
 
