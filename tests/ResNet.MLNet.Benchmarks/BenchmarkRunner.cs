@@ -1,5 +1,7 @@
+using BenchmarkDotNet.Running;
 using ResNet.MLNet.Benchmarks.Cases;
 using ResNet.MLNet.Benchmarks.Harness;
+using ResNet.MLNet.Benchmarks.Micro;
 using ResNet.MLNet.Modules;
 using ResNet.MLNet.Training;
 using TorchSharp;
@@ -8,51 +10,102 @@ namespace ResNet.MLNet.Benchmarks;
 
 /// <summary>
 /// Runs the benchmark sections in one process and writes <c>results.md</c> and <c>results.json</c>.
-/// Usage: <c>dotnet run -c Release -- [--filter text] [--quick] [--no-pytorch] [--out dir]</c>.
+/// Usage: <c>dotnet run -c Release -- [--filter text] [--quick] [--all-models] [--no-pytorch] [--bdn] [--out dir]</c>.
+/// A case runs when its "section case" name contains the filter text (e.g. <c>--filter SimpleCnn</c>, <c>--filter scoring</c>).
 /// </summary>
 public static class BenchmarkRunner
 {
+    /// <summary>Models of sections 1 and 2 by default; <c>--all-models</c> adds the others to section 1.</summary>
+    private static readonly Architecture[] PipelineModels = [Architectures.SimpleCnn, Architectures.ResNet18Chapter];
+
     public static int Run(string[] args)
     {
+        if (args.Contains("--bdn"))
+        {
+            TrainingDevice.InitialiseTorch();
+            BenchmarkSwitcher.FromTypes([typeof(TransformMicroBenchmarks)]).Run(args.Where(a => a != "--bdn").ToArray());
+            return 0;
+        }
+
         string filter = Value(args, "--filter") ?? "";
         bool quick = args.Contains("--quick");
         string output = Value(args, "--out") ?? Path.Combine("artifacts", "bench");
+        Directory.CreateDirectory(output);
 
-        bool tuned = NativeMemoryTuning.Apply();
-        int threads = Math.Max(1, Environment.ProcessorCount);
-        torch.set_num_threads(threads);
+        TrainingDevice.InitialiseTorch();   // the trainer's settings: allocator tuning, NNPACK off, threads = physical cores
         var environment = new Dictionary<string, string>
         {
             ["date"] = DateTime.UtcNow.ToString("u"),
             ["machine"] = $"{Environment.ProcessorCount} logical cores, {Environment.OSVersion}",
             ["torch threads"] = torch.get_num_threads().ToString(),
-            ["glibc allocator tuning"] = tuned.ToString(),
+            ["glibc allocator tuning"] = NativeMemoryTuning.IsApplied.ToString(),
             ["mode"] = quick ? "quick" : "full",
+            ["load average at start"] = LoadAverage(),
         };
-        Console.WriteLine($"ResNet.MLNet benchmarks ({(quick ? "quick" : "full")}); torch threads {torch.get_num_threads()}; allocator tuning {tuned}");
+        Console.WriteLine($"ResNet.MLNet benchmarks ({environment["mode"]}); torch threads {environment["torch threads"]}; " +
+            $"allocator tuning {environment["glibc allocator tuning"]}; load average {environment["load average at start"]}");
 
         var table = new ResultTable();
         bool Selected(string name) => filter.Length == 0 || name.Contains(filter, StringComparison.OrdinalIgnoreCase);
 
         int runs = quick ? 2 : 5;
-        int steps = quick ? 2 : 5;
+        int steps = quick ? 2 : 3;
+        int epochs = quick ? 3 : 4;
+        var models = args.Contains("--all-models") ? Architectures.All.ToArray() : PipelineModels;
+
+        // (1) raw step, and the PyTorch reference beside it.
         var rawCases = new List<(string, int)>();
-        foreach (var architecture in Architectures.All)
+        var raw = new Dictionary<string, double>();
+        foreach (var architecture in models)
         {
-            int size = architecture.DefaultImageSize;
+            int size = architecture.DefaultImageSize == 224 ? 224 : PipelineEpoch.Size;
+            int batch = size == 224 ? 64 : PipelineEpoch.Batch;
             if (!Selected($"{RawTrainingStep.Section} {architecture.Name}")) continue;
-            RawTrainingStep.Run(table, architecture, batch: 64, size, steps, runs);
+            raw[architecture.Name] = RawTrainingStep.Run(table, architecture, batch, size, steps, runs);
             rawCases.Add((architecture.Name, size));
         }
         if (rawCases.Count > 0 && !args.Contains("--no-pytorch"))
-            PyTorchReference.Run(table, rawCases, batch: 64, torch.get_num_threads(), steps, runs);
+        {
+            PyTorchReference.Run(table, rawCases.Where(c => c.Item2 == PipelineEpoch.Size).ToList(), PipelineEpoch.Batch, torch.get_num_threads(), steps, runs);
+            var large = rawCases.Where(c => c.Item2 != PipelineEpoch.Size).ToList();
+            if (large.Count > 0) PyTorchReference.Run(table, large, 64, torch.get_num_threads(), steps, runs);
+        }
 
+        // (2) + (5) pipeline epoch and memory; (4) scoring uses the SimpleCnn pipeline.
+        FittedPipeline? forScoring = null;
+        foreach (var architecture in PipelineModels)
+        {
+            bool scoring = architecture == Architectures.SimpleCnn && Selected($"{Scoring.Section} {architecture.Name}");
+            if (!Selected($"{PipelineEpoch.Section} {architecture.Name}") && !Selected($"{PipelineEpoch.MemorySection} {architecture.Name}") && !scoring)
+                continue;
+            double? reference = raw.TryGetValue(architecture.Name, out double r) ? r : null;
+            var fitted = PipelineEpoch.Run(table, architecture, epochs, output, reference);
+            if (architecture == Architectures.SimpleCnn) PipelineEpoch.CacheSize(table, fitted);
+            if (scoring) forScoring = fitted;
+            else fitted.Trainer.Dispose();
+        }
+
+        // (3) augmentation alone.
+        if (Selected($"{Augmentation.Section} bs128"))
+            Augmentation.Run(table, quick);
+
+        if (forScoring is not null)
+        {
+            Scoring.Run(table, forScoring, output, quick);
+            forScoring.Trainer.Dispose();
+        }
+
+        environment["load average at end"] = LoadAverage();
         table.Write(output, environment);
         Console.WriteLine();
         Console.WriteLine(table.ToMarkdown());
+        Console.WriteLine($"load average: start {environment["load average at start"]}, end {environment["load average at end"]}");
         Console.WriteLine($"Written: {Path.Combine(output, "results.md")} and results.json");
         return 0;
     }
+
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 
     private static string? Value(string[] args, string name)
     {

@@ -93,11 +93,15 @@ def main():
         model = MODELS[name](10).train()
         x = torch.randn(a.batch, 3, int(size), int(size))
         y = torch.randint(0, 10, (a.batch,))
+        # AdamW with fastai's betas/eps/wd: the same arithmetic per step as the trainer's FastaiAdam (decoupled decay,
+        # bias-corrected moments, eps after the square root); the loss is read back each step as the trainer does.
         opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.99), eps=1e-5, weight_decay=0.01)
 
         def step():
             opt.zero_grad()
-            nn.functional.cross_entropy(model(x), y).backward()
+            loss = nn.functional.cross_entropy(model(x), y)
+            loss.item()
+            loss.backward()
             opt.step()
 
         step()

@@ -10,7 +10,7 @@ namespace ResNet.MLNet.Benchmarks.Cases;
 /// </summary>
 public static class PyTorchReference
 {
-    public const string Section = "pytorch-step";
+    public const string Section = "1 pytorch-step";
     private const string Python = "/usr/bin/python3";
 
     public static void Run(ResultTable table, IReadOnlyList<(string Name, int Size)> cases, int batch, int threads, int steps, int runs)

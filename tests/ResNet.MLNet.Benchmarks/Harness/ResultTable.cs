@@ -35,7 +35,9 @@ public sealed class ResultTable
     public void Write(string directory, IReadOnlyDictionary<string, string> environment)
     {
         Directory.CreateDirectory(directory);
-        File.WriteAllText(Path.Combine(directory, "results.md"), ToMarkdown());
+        var header = new StringBuilder();
+        foreach (var (key, value) in environment) header.AppendLine($"- {key}: {value}");
+        File.WriteAllText(Path.Combine(directory, "results.md"), header + Environment.NewLine + ToMarkdown());
         var json = JsonSerializer.Serialize(new { environment, results = _results }, new JsonSerializerOptions { WriteIndented = true });
         File.WriteAllText(Path.Combine(directory, "results.json"), json);
     }
