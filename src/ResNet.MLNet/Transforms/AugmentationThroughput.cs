@@ -7,9 +7,14 @@ namespace ResNet.MLNet.Transforms;
 /// <summary>Result of <see cref="AugmentationThroughput.Measure"/>.</summary>
 /// <param name="ImagesPerSecond">Augmented images per second (median over the timed batches).</param>
 /// <param name="MedianBatchSeconds">Median seconds per batch.</param>
+/// <param name="BestBatchSeconds">Fastest batch (the least disturbed by other processes on a shared machine).</param>
 /// <param name="Batches">Timed batches.</param>
 /// <param name="BatchSize">Images per batch.</param>
-public sealed record AugmentationThroughputResult(double ImagesPerSecond, double MedianBatchSeconds, int Batches, int BatchSize);
+public sealed record AugmentationThroughputResult(double ImagesPerSecond, double MedianBatchSeconds, double BestBatchSeconds, int Batches, int BatchSize)
+{
+    /// <summary>Images per second of the fastest batch.</summary>
+    public double BestImagesPerSecond => BatchSize / BestBatchSeconds;
+}
 
 /// <summary>
 /// Micro-measurement of the training-pass augmentation alone (the chapter's 160 px bytes → 128 px floats, batch 128):
@@ -54,6 +59,6 @@ public static class AugmentationThroughput
 
         Array.Sort(seconds);
         double median = batches % 2 == 1 ? seconds[batches / 2] : (seconds[batches / 2 - 1] + seconds[batches / 2]) / 2;
-        return new AugmentationThroughputResult(batchSize / median, median, batches, batchSize);
+        return new AugmentationThroughputResult(batchSize / median, median, seconds[0], batches, batchSize);
     }
 }

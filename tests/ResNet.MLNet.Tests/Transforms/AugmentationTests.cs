@@ -208,5 +208,7 @@ public class AugmentationTests
         Assert.Equal(3, result.Batches);
         Assert.True(result.ImagesPerSecond > 0 && double.IsFinite(result.ImagesPerSecond));
         Assert.Equal(result.BatchSize / result.MedianBatchSeconds, result.ImagesPerSecond, 6);
+        Assert.True(result.BestBatchSeconds <= result.MedianBatchSeconds);
+        Assert.True(result.BestImagesPerSecond >= result.ImagesPerSecond);
     }
 }
