@@ -42,7 +42,7 @@ IEstimator<ITransformer> GetData(int presize, int size) =>
         .Append(ml.Transforms.AugmentImages("Pixels", new AugmentOptions { MinScale = 0.5f, Size = size }))
         .Append(ml.Transforms.NormalizeImages("Pixels", ImageStats.ImageNet));
 
-// The notebook's settings on real data; on the synthetic shapes (1,000 small training images) smaller images,
+// The notebook's settings on real data; on the synthetic shapes (1,500 small training images) smaller images,
 // smaller batches and a larger learning rate, so the whole chapter runs in a few minutes on a CPU.
 bool small = settings.IsSynthetic;
 int presize = small ? 72 : 160, size = small ? 64 : 128;

@@ -19,7 +19,7 @@ public sealed class SyntheticImagesOptions
     public int ClassCount { get; set; } = 10;
 
     /// <summary>Training images per class.</summary>
-    public int TrainImagesPerClass { get; set; } = 100;
+    public int TrainImagesPerClass { get; set; } = 150;
 
     /// <summary>Validation images per class (0 writes no validation folder).</summary>
     public int ValidImagesPerClass { get; set; } = 40;
@@ -40,10 +40,10 @@ public sealed class SyntheticImagesOptions
     public int JpegQuality { get; set; } = 90;
 
     /// <summary>Standard deviation of the per-pixel noise, as a fraction of the 0..255 range (0 = none).</summary>
-    public float NoiseLevel { get; set; } = 0.05f;
+    public float NoiseLevel { get; set; } = 0.03f;
 
     /// <summary>Largest number of distracting strokes and blobs drawn behind and around the object.</summary>
-    public int MaxClutter { get; set; } = 4;
+    public int MaxClutter { get; set; } = 2;
 
     /// <summary>Name of the training folder.</summary>
     public string TrainName { get; set; } = "train";
