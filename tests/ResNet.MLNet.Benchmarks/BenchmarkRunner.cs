@@ -85,6 +85,9 @@ public static class BenchmarkRunner
             else fitted.Trainer.Dispose();
         }
 
+        if (Selected($"{PipelineEpoch.Section} data only"))
+            PipelineEpoch.DataOnly(table, epochs, output);
+
         // (3) augmentation alone.
         if (Selected($"{Augmentation.Section} bs128"))
             Augmentation.Run(table, quick);

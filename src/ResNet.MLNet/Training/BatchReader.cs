@@ -74,7 +74,7 @@ internal sealed class BatchReader : IDisposable
         int rowSize = data.RowSize;
         var rows = ReadRows(data, random, token, progress);
         if (random is not null && !data.View.CanShuffle)
-            rows = ShufflePool(rows, ShufflePoolRows(data, batchSize), random);
+            rows = ShufflePool(rows.Select(r => (Own(r.Pixels), r.Label)), ShufflePoolRows(data, batchSize), random);
         float[]? features = null;
         long[]? labels = null;
         int n = 0;
@@ -82,7 +82,7 @@ internal sealed class BatchReader : IDisposable
         {
             features ??= new float[(long)batchSize * rowSize];
             labels ??= new long[batchSize];
-            pixels.AsSpan().CopyTo(features.AsSpan(n * rowSize, rowSize));
+            pixels.CopyTo(features.AsSpan(n * rowSize, rowSize));
             labels[n++] = label;
             if (n == batchSize)
             {
@@ -109,8 +109,19 @@ internal sealed class BatchReader : IDisposable
         return new ImageBatch(x, y);
     }
 
-    /// <summary>Rows of the pass as (pixels, zero-based label); a fresh pixel array per row.</summary>
-    private static IEnumerable<(float[] Pixels, long Label)> ReadRows(TrainingData data, Random? random, CancellationToken token, Action<long> progress)
+    /// <summary>A copy of <paramref name="row"/> with its own storage (rows kept beyond the cursor's next move).</summary>
+    private static VBuffer<float> Own(VBuffer<float> row)
+    {
+        var copy = default(VBuffer<float>);
+        row.CopyTo(ref copy);
+        return copy;
+    }
+
+    /// <summary>
+    /// Rows of the pass as (pixels, zero-based label). The pixels reuse one buffer, valid until the next row is read: the
+    /// batch copies them straight into its features (no per-row array on the direct path).
+    /// </summary>
+    private static IEnumerable<(VBuffer<float> Pixels, long Label)> ReadRows(TrainingData data, Random? random, CancellationToken token, Action<long> progress)
     {
         var columns = new List<DataViewSchema.Column> { data.Features, data.Label };
         if (data.Split is not null) columns.Add(data.Split.Value);
@@ -139,9 +150,7 @@ internal sealed class BatchReader : IDisposable
             featureGetter(ref buffer);
             if (buffer.Length != rowSize)
                 throw new InvalidDataException($"feature column '{data.Features.Name}' holds {buffer.Length} values at row {row - 1}; expected {rowSize}.");
-            var pixels = new float[rowSize];
-            buffer.CopyTo(pixels);
-            yield return (pixels, key - 1);
+            yield return (buffer, key - 1);
         }
     }
 
