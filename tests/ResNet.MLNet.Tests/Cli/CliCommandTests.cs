@@ -1,5 +1,4 @@
 using System.Text.Json;
-using ResNet.MLNet.Cli;
 using ResNet.MLNet.Data;
 using ResNet.MLNet.Tests.Data;
 
@@ -32,13 +31,7 @@ public sealed class CliCommandTests(CliCommandTests.TrainedRun run) : IClassFixt
         public void Dispose() => _temp.Dispose();
     }
 
-    internal static async Task<(int Code, string Output, string Error)> Run(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        int code = await CliApp.RunAsync(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
+    private static Task<(int Code, string Output, string Error)> Run(params string[] args) => CliRun.RunAsync(args);
 
     [Fact]
     public void TrainWritesTheModelHistoryPlotsAndMetrics()

@@ -1,17 +1,11 @@
-using ResNet.MLNet.Cli;
+using ResNet.MLNet.Tests.Cli;
 using ResNet.MLNet.Data;
 
 namespace ResNet.MLNet.Tests.Data;
 
 public class DatasetsCommandTests
 {
-    private static async Task<(int Code, string Output, string Error)> Run(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        int code = await CliApp.RunAsync(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
+    private static Task<(int Code, string Output, string Error)> Run(params string[] args) => CliRun.RunAsync(args);
 
     [Fact]
     public async Task ListsKnownDatasetsWithTheirCacheStatus()
