@@ -24,7 +24,7 @@ public static class PyTorchReference
         var start = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true };
         // The same glibc allocator tuning as this process (NativeMemoryTuning), so neither side pays page faults the other does not.
         if (Training.NativeMemoryTuning.IsApplied)
-            start.Environment["GLIBC_TUNABLES"] = "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184";
+            start.Environment["GLIBC_TUNABLES"] = "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184:glibc.malloc.arena_max=1";
         foreach (string arg in new[] { script, "--threads", threads.ToString(), "--batch", batch.ToString(), "--steps", steps.ToString(), "--runs", runs.ToString() })
             start.ArgumentList.Add(arg);
         foreach (var (name, size) in cases)
