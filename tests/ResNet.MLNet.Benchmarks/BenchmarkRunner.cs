@@ -1,4 +1,7 @@
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using ResNet.MLNet.Benchmarks.Cases;
 using ResNet.MLNet.Benchmarks.Harness;
 using ResNet.MLNet.Benchmarks.Micro;
@@ -23,7 +26,9 @@ public static class BenchmarkRunner
         if (args.Contains("--bdn"))
         {
             TrainingDevice.InitialiseTorch();
-            BenchmarkSwitcher.FromTypes([typeof(TransformMicroBenchmarks)]).Run(args.Where(a => a != "--bdn").ToArray());
+            // In process: BenchmarkDotNet's generated child project would not get the build's libstdc++ patch for TorchSharp.
+            var config = DefaultConfig.Instance.AddJob(Job.ShortRun.WithToolchain(InProcessEmitToolchain.Instance));
+            BenchmarkSwitcher.FromTypes([typeof(TransformMicroBenchmarks)]).Run(args.Where(a => a != "--bdn").ToArray(), config);
             return 0;
         }
 
