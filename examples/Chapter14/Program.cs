@@ -43,7 +43,7 @@ IEstimator<ITransformer> GetData(int presize, int size) =>
         .Append(ml.Transforms.NormalizeImages("Pixels", ImageStats.ImageNet));
 
 // The notebook's settings on real data; on the synthetic shapes (1,500 small training images) smaller images,
-// smaller batches, a larger learning rate and only 2 epochs for the costly model E, so the whole chapter runs in a
+// smaller batches, a larger learning rate and 4 epochs for the costly model E, so the whole chapter runs in a
 // few minutes on a CPU.
 bool small = settings.IsSynthetic;
 int presize = small ? 72 : 160, size = small ? 64 : 128;
@@ -56,7 +56,7 @@ var experiments = new[]
     new Experiment("C", "two ResBlocks per stage", Architectures.DeepResBlockCnn, presize, size, epochs, lr),
     new Experiment("D", "ResNet-18 style with stem", Architectures.ResNet18Chapter, presize, size, epochs, lr),
     new Experiment("E", "ResNet-50 style bottleneck", Architectures.ResNet50Chapter,
-        small ? 72 : 320, small ? 64 : 224, settings.Epochs ?? (small ? 2 : 20), settings.MaxLearningRate ?? (small ? 1e-2f : 6e-4f)),
+        small ? 72 : 320, small ? 64 : 224, settings.Epochs ?? (small ? 4 : 20), settings.MaxLearningRate ?? (small ? 1e-2f : 6e-4f)),
 }.Where(e => settings.Experiments.Contains(e.Id)).ToArray();
 
 // dls = get_data(URLs.IMAGENETTE_160, 160, 128); dls.show_batch(max_n=4)
