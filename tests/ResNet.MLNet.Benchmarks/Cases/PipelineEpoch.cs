@@ -36,15 +36,19 @@ public static class PipelineEpoch
         return ml.Data.LoadImageFolder(root, validName: "val");
     }
 
+    /// <summary>The decoding part of the contract chain: label key, load, Resize(presize) crop, planar bytes.</summary>
+    private static IEstimator<ITransformer> Decode(MLContext ml) =>
+        ml.Transforms.Conversion.MapValueToKey("Label")
+            .Append(ml.Transforms.LoadImageFiles("Image", "ImagePath"))
+            .Append(ml.Transforms.PresizeImages("Image", size: Presize, ResizeMethod.Crop))
+            .Append(ml.Transforms.ImagesToTensor("Pixels", "Image"));
+
     /// <summary>Fits the chain with <paramref name="epochs"/> epochs and returns it with the trainer's transformer.</summary>
     public static FittedPipeline Fit(Architecture architecture, int epochs, string output)
     {
         var ml = new MLContext(seed: 0);
         var data = Dataset(ml, output);
-        var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
-            .Append(ml.Transforms.LoadImageFiles("Image", "ImagePath"))
-            .Append(ml.Transforms.PresizeImages("Image", size: Presize, ResizeMethod.Crop))
-            .Append(ml.Transforms.ImagesToTensor("Pixels", "Image"))
+        var pipeline = Decode(ml)
             .AppendCacheCheckpoint(ml)
             .Append(ml.Transforms.AugmentImages("Pixels", new AugmentOptions { MinScale = 0.5f, Size = Size }))
             .Append(ml.Transforms.NormalizeImages("Pixels", ImageStats.ImageNet))
@@ -87,11 +91,7 @@ public static class PipelineEpoch
     {
         var ml = new MLContext(seed: 0);
         var data = Dataset(ml, output);
-        var decode = ml.Transforms.Conversion.MapValueToKey("Label")
-            .Append(ml.Transforms.LoadImageFiles("Image", "ImagePath"))
-            .Append(ml.Transforms.PresizeImages("Image", size: Presize, ResizeMethod.Crop))
-            .Append(ml.Transforms.ImagesToTensor("Pixels", "Image"))
-            .Fit(data.Train);
+        var decode = Decode(ml).Fit(data.Train);
         var cached = ml.Data.Cache(decode.Transform(data.Train));
         var augmented = ml.Transforms.AugmentImages("Pixels", new AugmentOptions { MinScale = 0.5f, Size = Size }).Fit(cached).Transform(cached);
         var view = ml.Transforms.NormalizeImages("Pixels", ImageStats.ImageNet).Fit(augmented).Transform(augmented);
