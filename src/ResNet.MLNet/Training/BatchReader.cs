@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using ResNet.MLNet.Transforms.Batching;
 using TorchSharp;
 
 namespace ResNet.MLNet.Training;
@@ -71,10 +72,64 @@ internal sealed class BatchReader : IDisposable
     private static IEnumerable<ImageBatch> Read(TrainingData data, int batchSize, Random? random, bool dropLast,
         CancellationToken token, Action<long> progress)
     {
+        using var rows = new RowReader(data, random, progress);
+        bool shufflePool = random is not null && !data.View.CanShuffle;
+        var batches = shufflePool
+            ? CopiedBatches(ShufflePool(rows.Rows(token).Select(_ => (rows.CopyPixels(), rows.Label)), ShufflePoolRows(data, batchSize), random!),
+                data, batchSize, dropLast)
+            : DirectBatches(rows, data, batchSize, dropLast, token);
+        foreach (var batch in batches) yield return batch;
+    }
+
+    /// <summary>
+    /// Batches straight from the cursor: rows of the upstream batch tensors when the cursor serves them (no copy when
+    /// the upstream batches line up with these), else every row's pixels copied once into the batch.
+    /// </summary>
+    private static IEnumerable<ImageBatch> DirectBatches(RowReader rows, TrainingData data, int batchSize, bool dropLast, CancellationToken token)
+    {
+        using var gathered = new TensorRows();
+        float[]? features = null;
+        var labels = new long[batchSize];
+        int n = 0;
+        foreach (var _ in rows.Rows(token))
+        {
+            if (rows.TryAddTensorRow(gathered)) { }
+            else
+            {
+                if (gathered.Count > 0) throw new InvalidOperationException($"Column '{data.Features.Name}' switched between tensor and row values.");
+                features ??= new float[(long)batchSize * data.RowSize];
+                rows.Pixels.GetValues().CopyTo(features.AsSpan(n * data.RowSize, data.RowSize));
+            }
+            labels[n++] = rows.Label;
+            if (n == batchSize)
+            {
+                yield return Finish(gathered, ref features, labels, n, data.ImageShape);
+                labels = new long[batchSize];
+                n = 0;
+            }
+        }
+        if (n > 0 && !dropLast)
+            yield return Finish(gathered, ref features, labels, n, data.ImageShape);
+    }
+
+    private static ImageBatch Finish(TensorRows gathered, ref float[]? features, long[] labels, int n, int[] shape)
+    {
+        if (n < labels.Length) Array.Resize(ref labels, n);
+        var y = torch.tensor(labels, [n]);
+        if (gathered.Count > 0)
+        {
+            var x = gathered.Build();
+            gathered.Clear();
+            return new ImageBatch(x, y);
+        }
+        var batch = ToBatch(features!, n, shape);
+        features = null;
+        return new ImageBatch(batch, y);
+    }
+
+    private static IEnumerable<ImageBatch> CopiedBatches(IEnumerable<(VBuffer<float> Pixels, long Label)> rows, TrainingData data, int batchSize, bool dropLast)
+    {
         int rowSize = data.RowSize;
-        var rows = ReadRows(data, random, token, progress);
-        if (random is not null && !data.View.CanShuffle)
-            rows = ShufflePool(rows.Select(r => (Own(r.Pixels), r.Label)), ShufflePoolRows(data, batchSize), random);
         float[]? features = null;
         long[]? labels = null;
         int n = 0;
@@ -82,76 +137,125 @@ internal sealed class BatchReader : IDisposable
         {
             features ??= new float[(long)batchSize * rowSize];
             labels ??= new long[batchSize];
-            pixels.CopyTo(features.AsSpan(n * rowSize, rowSize));
+            pixels.GetValues().CopyTo(features.AsSpan(n * rowSize, rowSize));
             labels[n++] = label;
             if (n == batchSize)
             {
-                yield return ToBatch(features, labels, n, data.ImageShape);
+                yield return new ImageBatch(ToBatch(features, n, data.ImageShape), torch.tensor(labels, [n]));
                 features = null;
                 labels = null;
                 n = 0;
             }
         }
         if (n > 0 && !dropLast)
-            yield return ToBatch(features!, labels!, n, data.ImageShape);
-    }
-
-    private static ImageBatch ToBatch(float[] features, long[] labels, int n, int[] shape)
-    {
-        if (n < labels.Length)
         {
-            Array.Resize(ref features, n * shape[0] * shape[1] * shape[2]);
             Array.Resize(ref labels, n);
+            yield return new ImageBatch(ToBatch(features!, n, data.ImageShape), torch.tensor(labels, [n]));
         }
-        // torch.tensor over a managed array pins it and shares its memory: one copy per row, none per batch.
-        var x = torch.tensor(features, [n, shape[0], shape[1], shape[2]]);
-        var y = torch.tensor(labels, [n]);
-        return new ImageBatch(x, y);
     }
 
-    /// <summary>A copy of <paramref name="row"/> with its own storage (rows kept beyond the cursor's next move).</summary>
-    private static VBuffer<float> Own(VBuffer<float> row)
+    private static torch.Tensor ToBatch(float[] features, int n, int[] shape)
     {
-        var copy = default(VBuffer<float>);
-        row.CopyTo(ref copy);
-        return copy;
+        if (n * shape[0] * shape[1] * shape[2] < features.Length) Array.Resize(ref features, n * shape[0] * shape[1] * shape[2]);
+        // torch.tensor over a managed array pins it and shares its memory: one copy per row, none per batch.
+        return torch.tensor(features, [n, shape[0], shape[1], shape[2]]);
     }
 
     /// <summary>
-    /// Rows of the pass as (pixels, zero-based label). The pixels reuse one buffer, valid until the next row is read: the
-    /// batch copies them straight into its features (no per-row array on the direct path).
+    /// One pass's cursor, validated row by row: the label (zero-based) and the pixels of the current row, read either
+    /// as a row of the upstream batch tensor (<see cref="ITensorBatchCursor"/>) or through the getter.
     /// </summary>
-    private static IEnumerable<(VBuffer<float> Pixels, long Label)> ReadRows(TrainingData data, Random? random, CancellationToken token, Action<long> progress)
+    private sealed class RowReader : IDisposable
     {
-        var columns = new List<DataViewSchema.Column> { data.Features, data.Label };
-        if (data.Split is not null) columns.Add(data.Split.Value);
-        using var cursor = data.View.GetRowCursor(columns, random);
-        var featureGetter = cursor.GetGetter<VBuffer<float>>(data.Features);
-        var labelGetter = cursor.GetGetter<uint>(data.Label);
-        var splitGetter = data.Split is null ? null : cursor.GetGetter<bool>(data.Split.Value);
-        var buffer = default(VBuffer<float>);
-        uint key = 0;
-        bool flag = false;
-        long row = 0;
-        int rowSize = data.RowSize;
-        while (cursor.MoveNext())
+        private readonly TrainingData _data;
+        private readonly DataViewRowCursor _cursor;
+        private readonly ITensorBatchCursor? _tensors;
+        private readonly ValueGetter<VBuffer<float>> _featureGetter;
+        private readonly ValueGetter<uint> _labelGetter;
+        private readonly ValueGetter<bool>? _splitGetter;
+        private readonly Action<long> _progress;
+        private VBuffer<float> _pixels;
+        private long _row = -1;
+
+        public RowReader(TrainingData data, Random? random, Action<long> progress)
         {
-            token.ThrowIfCancellationRequested();
-            progress(row++);
-            if (splitGetter is not null)
-            {
-                splitGetter(ref flag);
-                if (flag != data.KeepWhen) continue;
-            }
-            labelGetter(ref key);
-            if (key == 0 || key > data.ClassCount)
-                throw new InvalidDataException($"label column '{data.Label.Name}' has a missing or unknown value (key {key}) " +
-                    $"at row {row - 1}; every training and validation row needs one of the {data.ClassCount} classes.");
-            featureGetter(ref buffer);
-            if (buffer.Length != rowSize)
-                throw new InvalidDataException($"feature column '{data.Features.Name}' holds {buffer.Length} values at row {row - 1}; expected {rowSize}.");
-            yield return (buffer, key - 1);
+            _data = data;
+            _progress = progress;
+            var columns = new List<DataViewSchema.Column> { data.Features, data.Label };
+            if (data.Split is not null) columns.Add(data.Split.Value);
+            _cursor = data.View.GetRowCursor(columns, random);
+            _tensors = _cursor as ITensorBatchCursor;
+            _featureGetter = _cursor.GetGetter<VBuffer<float>>(data.Features);
+            _labelGetter = _cursor.GetGetter<uint>(data.Label);
+            _splitGetter = data.Split is null ? null : _cursor.GetGetter<bool>(data.Split.Value);
         }
+
+        /// <summary>The current row's zero-based label.</summary>
+        public long Label { get; private set; }
+
+        /// <summary>The current row's pixels read through the getter (valid until the next row; see <see cref="TryAddTensorRow"/>).</summary>
+        public VBuffer<float> Pixels => _pixels;
+
+        /// <summary>Moves through the kept rows of the pass (split filter applied, label validated).</summary>
+        public IEnumerable<long> Rows(CancellationToken token)
+        {
+            bool flag = false;
+            uint key = 0;
+            while (_cursor.MoveNext())
+            {
+                token.ThrowIfCancellationRequested();
+                _progress(++_row);
+                if (_splitGetter is not null)
+                {
+                    _splitGetter(ref flag);
+                    if (flag != _data.KeepWhen) continue;
+                }
+                _labelGetter(ref key);
+                if (key == 0 || key > _data.ClassCount)
+                    throw new InvalidDataException($"label column '{_data.Label.Name}' has a missing or unknown value (key {key}) " +
+                        $"at row {_row}; every training and validation row needs one of the {_data.ClassCount} classes.");
+                Label = key - 1;
+                yield return _row;
+            }
+        }
+
+        /// <summary>Adds the current row as a row of the upstream batch tensor when the cursor serves one; else reads <see cref="Pixels"/> and returns false.</summary>
+        public bool TryAddTensorRow(TensorRows rows)
+        {
+            if (_tensors is not null && _tensors.TryGetBatchTensor(_data.Features, out var batch, out int index))
+            {
+                if (batch.NumberOfElements / batch.shape[0] != _data.RowSize)
+                    throw new InvalidDataException($"feature column '{_data.Features.Name}' holds {batch.NumberOfElements / batch.shape[0]} values at row {_row}; expected {_data.RowSize}.");
+                rows.Add(batch, index);
+                return true;
+            }
+            ReadPixels();
+            return false;
+        }
+
+        /// <summary>A copy of the current row's pixels with its own storage (rows kept beyond the cursor's next move).</summary>
+        public VBuffer<float> CopyPixels()
+        {
+            ReadPixels();
+            var copy = default(VBuffer<float>);
+            _pixels.CopyTo(ref copy);
+            return copy;
+        }
+
+        private void ReadPixels()
+        {
+            _featureGetter(ref _pixels);
+            if (_pixels.Length != _data.RowSize)
+                throw new InvalidDataException($"feature column '{_data.Features.Name}' holds {_pixels.Length} values at row {_row}; expected {_data.RowSize}.");
+            if (!_pixels.IsDense)
+            {
+                var dense = default(VBuffer<float>);
+                _pixels.CopyToDense(ref dense);
+                _pixels = dense;
+            }
+        }
+
+        public void Dispose() => _cursor.Dispose();
     }
 
     /// <summary>A bounded shuffle: keeps <paramref name="size"/> rows and emits a random one as each new row arrives.</summary>

@@ -82,11 +82,13 @@ public sealed class AugmentImagesTransformer : ImageTransformerBase
         var scoring = Scoring!.Transform(input);
         var augmenter = new BatchAugmenter(_options, _height, _width);
         var outputType = new VectorDataViewType(NumberDataViewType.Single, 3, augmenter.OutputHeight, augmenter.OutputWidth);
-        BatchComputation compute = _isByte
-            ? batch => augmenter.Augment(batch.Input<VBuffer<byte>>(_inputColumnName), batch.Count, batch.Random, batch.Output<VBuffer<float>>(_outputColumnName))
-            : batch => augmenter.Augment(batch.Input<VBuffer<float>>(_inputColumnName), batch.Count, batch.Random, batch.Output<VBuffer<float>>(_outputColumnName));
-        var training = new BatchedDataView(input, [new BatchOutputColumn(_outputColumnName, outputType)], [_inputColumnName],
-            compute, _options.BatchSize);
+        var training = new BatchedDataView(input, [new BatchOutputColumn(_outputColumnName, outputType, IsTensor: true)], [],
+            batch =>
+            {
+                using var scope = TorchSharp.torch.NewDisposeScope();
+                batch.SetOutput(_outputColumnName, augmenter.Augment(batch.InputTensor(_inputColumnName), batch.Random));
+            },
+            _options.BatchSize, tensorDependencies: [_inputColumnName]);
         return new PassSwitchDataView(scoring, training);
     }
 }

@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-using Microsoft.ML.Data;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -15,9 +13,6 @@ internal sealed class BatchAugmenter : IDisposable
 {
     private readonly AugmentOptions _options;
     private readonly Tensor _baseGrid;      // [outH·outW, 3]: (u, v, 1) for every output pixel
-    private readonly Lock _gate = new();
-    private byte[] _byteStage = [];
-    private float[] _floatStage = [];
 
     public BatchAugmenter(AugmentOptions options, int height, int width)
     {
@@ -159,69 +154,24 @@ internal sealed class BatchAugmenter : IDisposable
     }
 
     /// <summary>
-    /// Augments the first <paramref name="count"/> planar images of <paramref name="inputs"/> (bytes 0..255 or floats
-    /// 0..1) into <paramref name="outputs"/>: random draws when <paramref name="random"/> is given, else the
-    /// validation transform (centre square resized to the output size).
+    /// Augments a batch of planar images <c>[B, 3, H, W]</c> (Byte 0..255 or Float32 0..1): random draws when
+    /// <paramref name="random"/> is given, else the validation transform (centre square resized to the output size).
+    /// Returns <c>[B, 3, outH, outW]</c> floats in 0..1 in the caller's dispose scope; <paramref name="images"/> is not modified.
     /// </summary>
-    public void Augment<T>(VBuffer<T>[] inputs, int count, Random? random, VBuffer<float>[] outputs)
+    public Tensor Augment(Tensor images, Random? random)
     {
-        // Cursors of one view share this augmenter and its staging buffers; torch already uses every core per batch.
-        lock (_gate) AugmentCore(inputs, count, random, outputs);
-    }
-
-    private void AugmentCore<T>(VBuffer<T>[] inputs, int count, Random? random, VBuffer<float>[] outputs)
-    {
-        using var scope = NewDisposeScope();
-        var images = Stack(inputs, count);
+        if (images.dim() != 4 || images.shape[1] != 3 || images.shape[2] != Height || images.shape[3] != Width)
+            throw new ArgumentException($"Expected images [B, 3, {Height}, {Width}]; got [{string.Join(", ", images.shape)}].", nameof(images));
+        bool isByte = images.dtype == ScalarType.Byte;
+        if (!isByte && images.dtype != ScalarType.Float32)
+            throw new ArgumentException($"Images of {images.dtype} cannot be augmented; use Byte or Float32.", nameof(images));
+        int count = (int)images.shape[0];
         var augmentations = random is null
             ? Enumerable.Repeat(ImageAugmentation.CenterSquare(Width, Height), count).ToArray()
             : Draw(random, count);
-        var result = Apply(images, augmentations, typeof(T) == typeof(byte) ? 1f / 255f : 1f).contiguous();
-        int length = 3 * OutputHeight * OutputWidth;
-        var all = MemoryMarshal.Cast<byte, float>(result.bytes);
-        for (int i = 0; i < count; i++)
-        {
-            var editor = VBufferEditor.Create(ref outputs[i], length);
-            all.Slice(i * length, length).CopyTo(editor.Values);
-            outputs[i] = editor.Commit();
-        }
-    }
-
-    private Tensor Stack<T>(VBuffer<T>[] inputs, int count)
-    {
-        int length = 3 * Height * Width;
-        long[] shape = [count, 3, Height, Width];
-        if (typeof(T) == typeof(byte))
-        {
-            if (_byteStage.Length != count * length) _byteStage = new byte[count * length];
-            for (int i = 0; i < count; i++)
-                CopyDense((VBuffer<byte>)(object)inputs[i], _byteStage.AsSpan(i * length, length));
-            return tensor(_byteStage, shape).to_type(ScalarType.Float32);
-        }
-
-        if (typeof(T) == typeof(float))
-        {
-            if (_floatStage.Length != count * length) _floatStage = new float[count * length];
-            for (int i = 0; i < count; i++)
-                CopyDense((VBuffer<float>)(object)inputs[i], _floatStage.AsSpan(i * length, length));
-            return tensor(_floatStage, shape);
-        }
-
-        throw new NotSupportedException($"Images of {typeof(T).Name} cannot be augmented; use Byte or Single.");
-    }
-
-    private static void CopyDense<TItem>(VBuffer<TItem> source, Span<TItem> destination)
-    {
-        if (source.Length != destination.Length)
-            throw new InvalidOperationException($"An image vector has {source.Length} values; expected {destination.Length}.");
-        if (source.IsDense) source.GetValues().CopyTo(destination);
-        else
-        {
-            destination.Clear();
-            var indices = source.GetIndices();
-            var values = source.GetValues();
-            for (int k = 0; k < indices.Length; k++) destination[indices[k]] = values[k];
-        }
+        using var scope = NewDisposeScope();
+        var input = isByte ? images.to_type(ScalarType.Float32) : images;
+        return Apply(input, augmentations, isByte ? 1f / 255f : 1f).MoveToOuterDisposeScope();
     }
 
     private static Tensor BaseGrid(int height, int width, bool alignCorners)

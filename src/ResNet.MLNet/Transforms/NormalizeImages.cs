@@ -1,7 +1,7 @@
-using System.Numerics.Tensors;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using ResNet.MLNet.Transforms.Batching;
+using static TorchSharp.torch;
 
 namespace ResNet.MLNet.Transforms;
 
@@ -38,12 +38,12 @@ public sealed class NormalizeImagesEstimator : IEstimator<NormalizeImagesTransfo
 
 /// <summary>
 /// Per-channel normalisation (see <see cref="NormalizeImagesEstimator"/>). Scoring and saving run a generated ONNX
-/// graph (Sub/Div) through ML.NET's <c>ApplyOnnxModel</c>; training passes compute the same operations over whole
-/// channels with <see cref="TensorPrimitives"/>, a batch at a time.
+/// graph (Sub/Div) through ML.NET's <c>ApplyOnnxModel</c>; training passes compute the same operations with TorchSharp on
+/// a whole batch tensor, taken straight from the previous batched transform (AugmentImages) when it serves tensors.
 /// </summary>
 public sealed class NormalizeImagesTransformer : ImageTransformerBase
 {
-    private const int NormalizeBatch = 64;
+    private const int NormalizeBatch = 128;
     private readonly string _outputColumnName;
     private readonly string _inputColumnName;
     private readonly bool _isByte;
@@ -81,47 +81,19 @@ public sealed class NormalizeImagesTransformer : ImageTransformerBase
     private protected override IDataView TransformCore(IDataView input)
     {
         var outputType = new VectorDataViewType(NumberDataViewType.Single, 3, _height, _width);
-        var training = new BatchedDataView(input, [new BatchOutputColumn(_outputColumnName, outputType)], [_inputColumnName],
-            Normalize, NormalizeBatch);
+        var training = new BatchedDataView(input, [new BatchOutputColumn(_outputColumnName, outputType, IsTensor: true)], [],
+            Normalize, NormalizeBatch, tensorDependencies: [_inputColumnName]);
         return new PassSwitchDataView(Scoring!.Transform(input), training);
     }
 
+    /// <summary>(x / range − mean) / std for a whole batch, as one fused multiply-add: x · scale + shift per channel.</summary>
     private void Normalize(RowBatch batch)
     {
-        int plane = _height * _width;
-        var outputs = batch.Output<VBuffer<float>>(_outputColumnName);
-        for (int i = 0; i < batch.Count; i++)
-        {
-            var editor = VBufferEditor.Create(ref outputs[i], 3 * plane);
-            var values = editor.Values;
-            if (_isByte)
-            {
-                var source = batch.Input<VBuffer<byte>>(_inputColumnName)[i];
-                CheckLength(source.Length, 3 * plane);
-                TensorPrimitives.ConvertChecked<byte, float>(ColumnChecks.Dense(source), values);
-                TensorPrimitives.Divide(values, 255f, values);
-            }
-            else
-            {
-                var source = batch.Input<VBuffer<float>>(_inputColumnName)[i];
-                CheckLength(source.Length, 3 * plane);
-                ColumnChecks.Dense(source).CopyTo(values);
-            }
-
-            for (int c = 0; c < 3; c++)
-            {
-                var channel = values.Slice(c * plane, plane);
-                TensorPrimitives.Subtract(channel, Stats.Mean[c], channel);
-                TensorPrimitives.Divide(channel, Stats.Std[c], channel);
-            }
-
-            outputs[i] = editor.Commit();
-        }
-    }
-
-    private void CheckLength(int actual, int expected)
-    {
-        if (actual != expected)
-            throw new InvalidDataException($"NormalizeImages: a value of column '{_inputColumnName}' has {actual} values; expected {expected}.");
+        using var scope = NewDisposeScope();
+        float range = _isByte ? 255f : 1f;
+        var scale = tensor(Stats.Std.Select(s => 1f / (range * s)).ToArray(), [1, 3, 1, 1]);
+        var shift = tensor(Stats.Mean.Zip(Stats.Std, (m, s) => -m / s).ToArray(), [1, 3, 1, 1]);
+        var x = batch.InputTensor(_inputColumnName);
+        batch.SetOutput(_outputColumnName, addcmul(shift, _isByte ? x.to_type(ScalarType.Float32) : x, scale, 1));
     }
 }

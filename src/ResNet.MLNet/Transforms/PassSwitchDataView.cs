@@ -1,5 +1,8 @@
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using ResNet.MLNet.Transforms.Batching;
+using static TorchSharp.torch;
 
 namespace ResNet.MLNet.Transforms;
 
@@ -57,8 +60,17 @@ internal sealed class PassSwitchDataView : IDataView
         rand is null ? _scoring.GetRowCursorSet(columnsNeeded, n) : [GetRowCursor(columnsNeeded, rand)];
 
     /// <summary>A training-view cursor presented with the scoring schema.</summary>
-    private sealed class MappedCursor(DataViewSchema schema, DataViewRowCursor inner, int[] map) : DataViewRowCursor
+    private sealed class MappedCursor(DataViewSchema schema, DataViewRowCursor inner, int[] map) : DataViewRowCursor, ITensorBatchCursor
     {
+        public bool TryGetBatchTensor(DataViewSchema.Column column, [NotNullWhen(true)] out Tensor? batch, out int row)
+        {
+            if (inner is ITensorBatchCursor tensors && map[column.Index] >= 0)
+                return tensors.TryGetBatchTensor(inner.Schema[map[column.Index]], out batch, out row);
+            batch = null;
+            row = -1;
+            return false;
+        }
+
         public override DataViewSchema Schema => schema;
         public override long Position => inner.Position;
         public override long Batch => inner.Batch;

@@ -40,14 +40,14 @@ public class AugmentationTests
         var options = new AugmentOptions { MaxRotate = 0, MaxZoom = 1, MaxWarp = 0, MaxLighting = 0, BatchSize = 64 };
         using var augmenter = new BatchAugmenter(options, h, w);
         var image = Ramp(h, w);
-        var inputs = Enumerable.Range(0, 64).Select(_ => new VBuffer<float>(image.Length, (float[])image.Clone())).ToArray();
-        var outputs = new VBuffer<float>[64];
-        augmenter.Augment(inputs, 64, new Random(5), outputs);
+        using var scope = NewDisposeScope();
+        var inputs = tensor(image, [1, 3, h, w]).expand(64, 3, h, w).contiguous();
+        var outputs = augmenter.Augment(inputs, new Random(5));
         var mirrored = Run(augmenter, image, ImageAugmentation.Identity(w, h) with { Dihedral = 1 });
         int flips = 0;
-        foreach (var output in outputs)
+        for (int i = 0; i < 64; i++)
         {
-            var values = output.DenseValues().ToArray();
+            var values = outputs[i].data<float>().ToArray();
             bool same = values.Zip(image).All(p => Math.Abs(p.First - p.Second) < 1e-5);
             bool flipped = values.Zip(mirrored).All(p => Math.Abs(p.First - p.Second) < 1e-5);
             Assert.True(same ^ flipped);
@@ -134,10 +134,9 @@ public class AugmentationTests
 
         var options = new AugmentOptions { PLighting = 1, MaxLighting = 0.9f, BatchSize = 16 };
         using var heavy = new BatchAugmenter(options, h, w);
-        var inputs = Enumerable.Range(0, 16).Select(_ => new VBuffer<float>(image.Length, (float[])image.Clone())).ToArray();
-        var outputs = new VBuffer<float>[16];
-        heavy.Augment(inputs, 16, new Random(9), outputs);
-        Assert.All(outputs.SelectMany(o => o.DenseValues()), v => Assert.InRange(v, 0f, 1f));
+        using var scope = NewDisposeScope();
+        var outputs = heavy.Augment(tensor(image, [1, 3, h, w]).expand(16, 3, h, w).contiguous(), new Random(9));
+        Assert.All(outputs.data<float>().ToArray(), v => Assert.InRange(v, 0f, 1f));
     }
 
     [Theory]
@@ -149,11 +148,11 @@ public class AugmentationTests
         var random = new Random(11);
         var bytes = Enumerable.Range(0, 3 * h * w).Select(_ => (byte)random.Next(256)).ToArray();
         using var augmenter = new BatchAugmenter(new AugmentOptions { Size = size, AlignCorners = alignCorners }, h, w);
-        var outputs = new VBuffer<float>[1];
-        augmenter.Augment([new VBuffer<byte>(bytes.Length, bytes)], 1, null, outputs);
-        var first = outputs[0].DenseValues().ToArray();
-        augmenter.Augment([new VBuffer<byte>(bytes.Length, bytes)], 1, null, outputs);
-        Assert.Equal(first, outputs[0].DenseValues().ToArray());
+        using var scope = NewDisposeScope();
+        var input = tensor(bytes, [1, 3, h, w]);
+        var first = augmenter.Augment(input, null).data<float>().ToArray();
+        Assert.Equal(first, augmenter.Augment(input, null).data<float>().ToArray());
+        Assert.Equal(bytes, input.data<byte>().ToArray());
 
         // Independent reference: crop the centred square, then bilinear resize.
         int side = Math.Min(h, w), top = (h - side) / 2, left = (w - side) / 2;

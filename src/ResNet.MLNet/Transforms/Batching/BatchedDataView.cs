@@ -1,5 +1,7 @@
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using static TorchSharp.torch;
 
 namespace ResNet.MLNet.Transforms.Batching;
 
@@ -35,6 +37,7 @@ internal sealed class BatchedDataView : IDataView
     private readonly IDataView _input;
     private readonly BatchOutputColumn[] _outputs;
     private readonly DataViewSchema.Column[] _dependencies;
+    private readonly HashSet<string> _tensorDependencies;
     private readonly BatchComputation _compute;
     private readonly int _batchSize;
     private readonly int _inputColumnCount;
@@ -45,8 +48,12 @@ internal sealed class BatchedDataView : IDataView
     /// <param name="dependencies">Input columns the computation reads through <see cref="RowBatch.Input{T}"/>.</param>
     /// <param name="compute">Fills every output slot for a whole batch.</param>
     /// <param name="batchSize">Maximum rows per batch (≥ 1).</param>
+    /// <param name="tensorDependencies">
+    /// Input columns (known-size vectors of Byte or Single) the computation reads as one tensor through
+    /// <see cref="RowBatch.InputTensor"/>; taken from the source's batch tensors without copying when it serves them.
+    /// </param>
     public BatchedDataView(IDataView input, IReadOnlyList<BatchOutputColumn> outputs, IReadOnlyList<string> dependencies,
-        BatchComputation compute, int batchSize)
+        BatchComputation compute, int batchSize, IReadOnlyList<string>? tensorDependencies = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(outputs);
@@ -59,8 +66,15 @@ internal sealed class BatchedDataView : IDataView
 
         _input = input;
         _outputs = outputs.ToArray();
-        _dependencies = dependencies.Distinct().Select(name => input.Schema.GetColumnOrNull(name)
+        _tensorDependencies = [.. tensorDependencies ?? []];
+        _dependencies = dependencies.Concat(_tensorDependencies).Distinct().Select(name => input.Schema.GetColumnOrNull(name)
             ?? throw new ArgumentOutOfRangeException(nameof(dependencies), $"Input column '{name}' not found.")).ToArray();
+        foreach (var column in _dependencies.Where(d => _tensorDependencies.Contains(d.Name)))
+            if (!IsImageVector(column.Type, allowBytes: true))
+                throw new ArgumentException($"Tensor dependency '{column.Name}' must be a known-size vector of Byte or Single; it is {column.Type}.", nameof(tensorDependencies));
+        foreach (var output in _outputs.Where(o => o.IsTensor))
+            if (!IsImageVector(output.Type, allowBytes: false))
+                throw new ArgumentException($"Tensor output '{output.Name}' must be a known-size vector of Single; it is {output.Type}.", nameof(outputs));
         _compute = compute;
         _batchSize = batchSize;
         _inputColumnCount = input.Schema.Count;
@@ -71,6 +85,10 @@ internal sealed class BatchedDataView : IDataView
             builder.AddColumn(output.Name, output.Type, output.Annotations);
         Schema = builder.ToSchema();
     }
+
+    private static bool IsImageVector(DataViewType type, bool allowBytes) =>
+        type is VectorDataViewType { IsKnownSize: true } vector
+        && (vector.ItemType == NumberDataViewType.Single || (allowBytes && vector.ItemType == NumberDataViewType.Byte));
 
     /// <summary>Input view.</summary>
     public IDataView Input => _input;
@@ -132,7 +150,7 @@ internal sealed class BatchedDataView : IDataView
     public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) =>
         [GetRowCursor(columnsNeeded, rand)];
 
-    private sealed class Cursor : DataViewRowCursor
+    private sealed class Cursor : DataViewRowCursor, ITensorBatchCursor
     {
         private readonly BatchedDataView _parent;
         private readonly DataViewRowCursor _source;
@@ -160,12 +178,16 @@ internal sealed class BatchedDataView : IDataView
             _inputBuffers = new ColumnBuffer[parent._inputColumnCount];
             foreach (var column in inputColumns)
             {
-                var buffer = ColumnBuffer.Create(column.Type, capacity);
+                var buffer = computeOutputs && parent._tensorDependencies.Contains(column.Name)
+                    ? TensorInput((VectorDataViewType)column.Type, capacity)
+                    : ColumnBuffer.Create(column.Type, capacity);
                 buffer.Bind(source, column);
                 _inputBuffers[column.Index] = buffer;
             }
 
-            _outputBuffers = parent._outputs.Select(o => ColumnBuffer.Create(o.Type, capacity)).ToArray();
+            _outputBuffers = parent._outputs.Select(o => o.IsTensor
+                ? new TensorOutputBuffer(o.Name, ((VectorDataViewType)o.Type).Size)
+                : ColumnBuffer.Create(o.Type, capacity)).ToArray();
             _ids = new DataViewRowId[capacity];
             _sourceId = source.GetIdGetter();
             var dependencyBuffers = computeOutputs
@@ -174,7 +196,27 @@ internal sealed class BatchedDataView : IDataView
             _batch = new RowBatch(dependencyBuffers, _outputBuffers, parent._outputs, random);
         }
 
+        private static ColumnBuffer TensorInput(VectorDataViewType type, int capacity) =>
+            type.ItemType == NumberDataViewType.Byte
+                ? new TensorInputBuffer<byte>(type, capacity)
+                : new TensorInputBuffer<float>(type, capacity);
+
         public override DataViewSchema Schema => _parent.Schema;
+
+        public bool TryGetBatchTensor(DataViewSchema.Column column, [NotNullWhen(true)] out Tensor? batch, out int row)
+        {
+            int output = column.Index - _parent._inputColumnCount;
+            if (IsColumnActive(column) && output >= 0 && _outputBuffers[output] is TensorOutputBuffer { Batch: { } current })
+            {
+                batch = current;
+                row = CurrentSlot();
+                return true;
+            }
+
+            batch = null;
+            row = -1;
+            return false;
+        }
 
         public override long Position => _position;
 
@@ -219,6 +261,8 @@ internal sealed class BatchedDataView : IDataView
         private bool FillBatch()
         {
             int count = 0;
+            foreach (var buffer in _inputBuffers)
+                buffer?.BeginBatch();
             while (count < _parent._batchSize && _source.MoveNext())
             {
                 foreach (var buffer in _inputBuffers)
@@ -250,7 +294,13 @@ internal sealed class BatchedDataView : IDataView
 
         protected override void Dispose(bool disposing)
         {
-            if (disposing) _source.Dispose();
+            if (disposing)
+            {
+                _source.Dispose();
+                foreach (var buffer in _inputBuffers.Concat(_outputBuffers))
+                    buffer?.Release();
+            }
+
             base.Dispose(disposing);
         }
     }

@@ -27,6 +27,12 @@ internal abstract class ColumnBuffer
 
     /// <summary>A getter that serves the value of the slot <paramref name="currentSlot"/> returns.</summary>
     public abstract Delegate CreateGetter(Func<int> currentSlot);
+
+    /// <summary>Called before the first <see cref="Fill"/> of every batch.</summary>
+    public virtual void BeginBatch() { }
+
+    /// <summary>Releases native memory the buffer holds (its cursor is disposed).</summary>
+    public virtual void Release() { }
 }
 
 /// <summary>A column buffer whose slots hold values of the column's raw type <typeparamref name="T"/>.</summary>

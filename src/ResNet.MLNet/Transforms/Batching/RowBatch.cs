@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using static TorchSharp.torch;
 
 namespace ResNet.MLNet.Transforms.Batching;
 
@@ -51,6 +52,36 @@ internal sealed class RowBatch
             : throw new InvalidOperationException($"Input column '{columnName}' is not of raw type {typeof(T).Name}.");
     }
 
+    /// <summary>
+    /// The values of input column <paramref name="columnName"/> (declared as a tensor dependency of the view) as one
+    /// tensor <c>[Count, …]</c> of Byte or Float32, created in the caller's dispose scope. It may share memory with the
+    /// source, so it is read-only and valid only during this computation.
+    /// </summary>
+    public Tensor InputTensor(string columnName)
+    {
+        if (!_inputs.TryGetValue(columnName, out var buffer))
+            throw new ArgumentException($"Column '{columnName}' is not a declared input of this batch computation.", nameof(columnName));
+        return buffer switch
+        {
+            TensorInputBuffer<byte> bytes => bytes.Take(Count),
+            TensorInputBuffer<float> floats => floats.Take(Count),
+            _ => throw new InvalidOperationException($"Input column '{columnName}' is not declared as a tensor dependency."),
+        };
+    }
+
+    /// <summary>
+    /// Sets tensor output column <paramref name="columnName"/> to <paramref name="values"/> (<c>[Count, …]</c>, Float32,
+    /// CPU); the batch takes its own reference, so the caller may dispose <paramref name="values"/>.
+    /// </summary>
+    public void SetOutput(string columnName, Tensor values)
+    {
+        if (!_outputIndex.TryGetValue(columnName, out int index))
+            throw new ArgumentException($"Column '{columnName}' is not an output of this batch computation.", nameof(columnName));
+        if (_outputs[index] is not TensorOutputBuffer buffer)
+            throw new InvalidOperationException($"Output column '{columnName}' is not declared as a tensor column.");
+        buffer.Set(values, Count);
+    }
+
     /// <summary>The slots of output column <paramref name="columnName"/>, to be filled for indices <c>[0, Count)</c>.</summary>
     public T[] Output<T>(string columnName)
     {
@@ -69,4 +100,9 @@ internal delegate void BatchComputation(RowBatch batch);
 /// <param name="Name">Column name.</param>
 /// <param name="Type">Column type; its raw type is the element type of <see cref="RowBatch.Output{T}"/>.</param>
 /// <param name="Annotations">Optional annotations (e.g. slot names).</param>
-internal sealed record BatchOutputColumn(string Name, DataViewType Type, DataViewSchema.Annotations? Annotations = null);
+/// <param name="IsTensor">
+/// The computation sets the column as one tensor per batch (<see cref="RowBatch.SetOutput"/>) instead of filling slots;
+/// the type must be a known-size vector of Single. The view's cursors then serve it to batch consumers as tensors
+/// (<see cref="ITensorBatchCursor"/>).
+/// </param>
+internal sealed record BatchOutputColumn(string Name, DataViewType Type, DataViewSchema.Annotations? Annotations = null, bool IsTensor = false);
