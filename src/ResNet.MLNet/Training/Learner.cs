@@ -17,12 +17,13 @@ internal sealed class Learner : IDisposable
     private EpochTable? _table;
 
     public Learner(nn.Module<Tensor, Tensor> model, Device device, int batchSize, double weightDecay,
-        HalfPrecisionCopy? halfPrecision, TextWriter output, bool progressBar)
+        HalfPrecisionCopy? halfPrecision, TextWriter output, bool progressBar, bool channelsLast)
     {
         Model = model;
         Device = device;
         _batchSize = batchSize;
         Half = halfPrecision;
+        ChannelsLast = channelsLast;
         _output = output;
         _progressBar = progressBar;
         Optimizer = new FastaiAdam(FastaiAdam.Groups(model), weightDecay: weightDecay);
@@ -32,6 +33,9 @@ internal sealed class Learner : IDisposable
     public Device Device { get; }
     public FastaiAdam Optimizer { get; }
     public HalfPrecisionCopy? Half { get; }
+
+    /// <summary>Whether batches go to the network in channels-last (NHWC) layout (see <see cref="MemoryFormat"/>).</summary>
+    public bool ChannelsLast { get; }
     public SmoothedLoss Smoothed { get; private set; } = new();
     public List<EpochMetrics> History { get; } = [];
 
@@ -47,7 +51,7 @@ internal sealed class Learner : IDisposable
     public double TrainBatch(ImageBatch batch, double lr, double momentum, int epoch, int batchIndex)
     {
         using var scope = torch.NewDisposeScope();
-        var x = batch.Features.to(Device);
+        var x = Input(batch.Features);
         var y = batch.Labels.to(Device);
         Tensor logits = Half is null ? Model.forward(x) : Half.Forward(x);
         var loss = nn.functional.cross_entropy(logits, y);
@@ -65,6 +69,13 @@ internal sealed class Learner : IDisposable
         }
         Optimizer.ZeroGrad();
         return value;
+    }
+
+    /// <summary>The batch's images on the device, channels-last when <see cref="ChannelsLast"/> is set (the half-precision copy keeps the layout).</summary>
+    private Tensor Input(Tensor features)
+    {
+        var x = features.to(Device);
+        return ChannelsLast ? MemoryFormat.ToChannelsLast(x) : x;
     }
 
     /// <summary>fit_one_cycle from <paramref name="startEpoch"/> (non-zero when resuming) to <paramref name="epochs"/>.</summary>
@@ -127,7 +138,7 @@ internal sealed class Learner : IDisposable
             using (batch)
             using (var scope = torch.NewDisposeScope())
             {
-                var logits = model.forward(batch.Features.to(Device));
+                var logits = model.forward(Input(batch.Features));
                 var y = batch.Labels.to(Device);
                 lossSum += nn.functional.cross_entropy(logits, y, reduction: nn.Reduction.Sum).item<float>();
                 correct += logits.argmax(1).eq(y).sum().item<long>();

@@ -57,6 +57,14 @@ public sealed partial class ResNetTrainer
         /// </summary>
         public bool MixedPrecision { get; set; }
 
+        /// <summary>
+        /// Feed image batches to the network in channels-last (NHWC) memory layout: training, validation, the LR finder and
+        /// the fitted model's batch <c>Transform</c> (single-row PredictionEngine calls stay NCHW). Results are unchanged up
+        /// to float rounding; on the CPU libtorch's oneDNN convolutions run faster on NHWC data (about 1.2× per training
+        /// step in our measurements). Null (default): on for the CPU, off for CUDA (not measured there).
+        /// </summary>
+        public bool? ChannelsLast { get; set; }
+
         /// <summary>"auto" (CUDA when available), "cpu", "cuda" or "cuda:N". Default "auto".</summary>
         public string Device { get; set; } = "auto";
 

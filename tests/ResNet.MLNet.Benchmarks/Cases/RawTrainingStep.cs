@@ -8,7 +8,8 @@ namespace ResNet.MLNet.Benchmarks.Cases;
 /// <summary>
 /// (1) The raw TorchSharp training step on pre-made tensors, exactly the trainer's step: <see cref="Learner.TrainBatch"/>
 /// (forward, cross-entropy, loss read-back, backward, <see cref="FastaiAdam"/> step with the one-cycle learning rate and
-/// momentum, gradients cleared) — the ceiling the full pipeline (section 2) is compared with.
+/// momentum, gradients cleared; channels-last input, the trainer's CPU default) — the ceiling the full pipeline (section 2) is
+/// compared with.
 /// </summary>
 public static class RawTrainingStep
 {
@@ -22,7 +23,8 @@ public static class RawTrainingStep
         manual_seed(0);
         using var model = architecture.Create(10);
         model.train();
-        using var learner = new Learner(model, CPU, batch, weightDecay: 0.01, halfPrecision: null, TextWriter.Null, progressBar: false);
+        using var learner = new Learner(model, CPU, batch, weightDecay: 0.01, halfPrecision: null, TextWriter.Null, progressBar: false,
+            channelsLast: MemoryFormat.Resolve(null, CPU));
         var schedule = new OneCycleSchedule(1e-3);
         using var x = randn(batch, 3, size, size);
         using var y = randint(0, 10, new long[] { batch });
