@@ -76,12 +76,13 @@ public static class BenchmarkRunner
         // (1) raw step, and the PyTorch reference beside it.
         var rawCases = new List<(string, int)>();
         var raw = new Dictionary<string, double>();
+        var rawCpu = new Dictionary<string, double>();
         foreach (var architecture in models)
         {
             int size = architecture.DefaultImageSize == 224 ? 224 : PipelineEpoch.Size;
             int batch = size == 224 ? 64 : PipelineEpoch.Batch;
             if (!Selected($"{RawTrainingStep.Section} {architecture.Name}")) continue;
-            raw[architecture.Name] = RawTrainingStep.Run(table, architecture, batch, size, steps, runs);
+            (raw[architecture.Name], rawCpu[architecture.Name]) = RawTrainingStep.Run(table, architecture, batch, size, steps, runs);
             rawCases.Add((architecture.Name, size));
         }
         if (rawCases.Count > 0 && !args.Contains("--no-pytorch"))
@@ -91,10 +92,14 @@ public static class BenchmarkRunner
             if (large.Count > 0) PyTorchReference.Run(table, large, 64, torch.get_num_threads(), steps, runs);
         }
 
+        var dataWork = pipeline.Keys.Any(raw.ContainsKey) ? PipelineCeiling.MeasureDataWork(table, quick ? 5 : 9) : default;
         foreach (var (name, pipelineImagesPerSecond) in pipeline)
             if (raw.TryGetValue(name, out double rawImagesPerSecond))
-                table.Add(new Result("ratio", $"{name} bs{PipelineEpoch.Batch} {PipelineEpoch.Size}px", "pipeline / raw step",
-                    pipelineImagesPerSecond / rawImagesPerSecond, "×", "target ≥ 0.95"));
+            {
+                string caseName = $"{name} bs{PipelineEpoch.Batch} {PipelineEpoch.Size}px";
+                table.Add(new Result("ratio", caseName, "pipeline / raw step", pipelineImagesPerSecond / rawImagesPerSecond, "×", "target ≥ 0.95"));
+                PipelineCeiling.AddCeilings(table, caseName, rawCpu[name], dataWork);
+            }
 
         if (Selected($"{PipelineEpoch.Section} data only"))
             PipelineEpoch.DataOnly(table, epochs, output);

@@ -17,8 +17,8 @@ public static class RawTrainingStep
 
     public static string CaseName(Architecture architecture, int batch, int size) => $"{architecture.Name} bs{batch} {size}px";
 
-    /// <summary>Measures the step and returns its images/s.</summary>
-    public static double Run(ResultTable table, Architecture architecture, int batch, int size, int steps, int runs)
+    /// <summary>Measures the step; returns its images/s and CPU seconds per step (all threads of the process).</summary>
+    public static (double ImagesPerSecond, double CpuSecondsPerStep) Run(ResultTable table, Architecture architecture, int batch, int size, int steps, int runs)
     {
         manual_seed(0);
         using var model = architecture.Create(10);
@@ -41,11 +41,16 @@ public static class RawTrainingStep
         }
 
         PeakMemory.Reset();
-        var sample = Sample.Measure(Steps, warmup: 1, runs);
+        Steps();
+        var measured = Enumerable.Range(0, runs).Select(_ => CpuTime.Measure(Steps)).ToArray();
+        var sample = new Sample(measured.Select(m => m.WallSeconds).ToArray());
+        var cpu = new Sample(measured.Select(m => m.CpuSeconds).ToArray());
         string name = CaseName(architecture, batch, size);
         double imagesPerSecond = steps * batch / sample.Median;
         table.Add(new Result(Section, name, "images/s", imagesPerSecond, "img/s", $"±{sample.SpreadPercent:F1}% over {runs}×{steps} steps"));
+        table.Add(new Result(Section, name, "cores busy during the step", cpu.Median / sample.Median, "cores",
+            $"process CPU time / wall time; {cpu.Median / steps * 1000:F0} ms CPU per step"));
         table.Add(new Result(Section, name, "peak RSS", PeakMemory.PeakMiB(), "MiB"));
-        return imagesPerSecond;
+        return (imagesPerSecond, cpu.Median / steps);
     }
 }
