@@ -5,7 +5,9 @@ Not a dependency of the library: the benchmark runner calls it (when Debian's py
 `apt-get install python3-torch`) to put PyTorch's images/s beside TorchSharp's for the same model, batch,
 image size, optimiser and thread count. Prints one JSON object per line.
 
-Usage: python3 pytorch_reference.py --threads 2 --batch 64 --steps 5 --runs 5 --case SimpleCnn:128 ...
+Usage: python3 pytorch_reference.py --threads 2 --batch 64 --steps 5 --runs 5 [--channels-last] --case SimpleCnn:128 ...
+--channels-last puts the model and the batch in channels-last (NHWC) memory format, PyTorch's recommended CPU setting
+for convolutions; the default is PyTorch's default (NCHW) format.
 """
 import argparse
 import json
@@ -84,6 +86,7 @@ def main():
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--channels-last", action="store_true")
     p.add_argument("--case", action="append", default=[], help="Name:size")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
@@ -92,6 +95,9 @@ def main():
         name, size = case.split(":")
         model = MODELS[name](10).train()
         x = torch.randn(a.batch, 3, int(size), int(size))
+        if a.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+            x = x.contiguous(memory_format=torch.channels_last)
         y = torch.randint(0, 10, (a.batch,))
         # AdamW with fastai's betas/eps/wd: the same arithmetic per step as the trainer's FastaiAdam (decoupled decay,
         # bias-corrected moments, eps after the square root); the loss is read back each step as the trainer does.
@@ -113,7 +119,7 @@ def main():
             times.append(time.perf_counter() - start)
         median = statistics.median(times)
         print(json.dumps({"case": name, "size": int(size), "batch": a.batch, "threads": torch.get_num_threads(),
-                          "torch": torch.__version__, "images_per_second": a.steps * a.batch / median,
+                          "torch": torch.__version__, "channels_last": a.channels_last, "images_per_second": a.steps * a.batch / median,
                           "spread_percent": (max(times) - min(times)) / 2 / median * 100}), flush=True)
 
 

@@ -6,7 +6,8 @@ namespace ResNet.MLNet.Benchmarks.Cases;
 
 /// <summary>
 /// PyTorch's images/s for the same models, batch, image size, optimiser and threads, measured by
-/// <c>pytorch_reference.py</c> with Debian's python3-torch when it is installed (a reference, not a dependency).
+/// <c>pytorch_reference.py</c> with Debian's python3-torch when it is installed (a reference, not a dependency), in
+/// PyTorch's default (NCHW) memory format and in channels-last (its recommended CPU setting), each beside TorchSharp.
 /// </summary>
 public static class PyTorchReference
 {
@@ -14,6 +15,12 @@ public static class PyTorchReference
     private const string Python = "/usr/bin/python3";
 
     public static void Run(ResultTable table, IReadOnlyList<(string Name, int Size)> cases, int batch, int threads, int steps, int runs)
+    {
+        foreach (bool channelsLast in new[] { false, true })
+            Run(table, cases, batch, threads, steps, runs, channelsLast);
+    }
+
+    private static void Run(ResultTable table, IReadOnlyList<(string Name, int Size)> cases, int batch, int threads, int steps, int runs, bool channelsLast)
     {
         string script = Path.Combine(AppContext.BaseDirectory, "pytorch_reference.py");
         if (!File.Exists(Python) || !File.Exists(script))
@@ -27,6 +34,8 @@ public static class PyTorchReference
             start.Environment["GLIBC_TUNABLES"] = "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184:glibc.malloc.arena_max=1";
         foreach (string arg in new[] { script, "--threads", threads.ToString(), "--batch", batch.ToString(), "--steps", steps.ToString(), "--runs", runs.ToString() })
             start.ArgumentList.Add(arg);
+        if (channelsLast) start.ArgumentList.Add("--channels-last");
+        string format = channelsLast ? "channels-last" : "default format";
         foreach (var (name, size) in cases)
         {
             start.ArgumentList.Add("--case");
@@ -41,11 +50,11 @@ public static class PyTorchReference
             var root = json.RootElement;
             string name = $"{root.GetProperty("case").GetString()} bs{batch} {root.GetProperty("size").GetInt32()}px";
             double imagesPerSecond = root.GetProperty("images_per_second").GetDouble();
-            table.Add(new Result(Section, name, "images/s", imagesPerSecond, "img/s",
+            table.Add(new Result(Section, name, $"images/s, {format}", imagesPerSecond, "img/s",
                 $"PyTorch {root.GetProperty("torch").GetString()}, AdamW, ±{root.GetProperty("spread_percent").GetDouble():F1}%" +
                 (start.Environment.ContainsKey("GLIBC_TUNABLES") ? ", allocator tuned" : "")));
             if (table.Find(RawTrainingStep.Section, name, "images/s") is double ours)
-                table.Add(new Result("ratio", name, "TorchSharp / PyTorch", ours / imagesPerSecond, "×", "target ≥ 1.0"));
+                table.Add(new Result("ratio", name, $"TorchSharp / PyTorch {format}", ours / imagesPerSecond, "×", "target ≥ 1.0"));
         }
         process.WaitForExit();
         if (process.ExitCode != 0)
