@@ -30,6 +30,9 @@ internal sealed class Learner : IDisposable
     }
 
     public nn.Module<Tensor, Tensor> Model { get; }
+
+    /// <summary>Batches read ahead on a background thread (<see cref="BatchReader.DefaultPrefetch"/>: none on the CPU).</summary>
+    private int Prefetch => BatchReader.DefaultPrefetch(Device.type);
     public Device Device { get; }
     public FastaiAdam Optimizer { get; }
     public HalfPrecisionCopy? Half { get; }
@@ -94,7 +97,7 @@ internal sealed class Learner : IDisposable
             NoteSelfShuffle(train);
             var bar = _progressBar ? new ProgressBar(_output, $"epoch {epoch}", batchesPerEpoch) : null;
             int b = 0;
-            using (var reader = new BatchReader(train, _batchSize, EpochRandom(seed, epoch), dropLast: true, "training", cancellation))
+            using (var reader = new BatchReader(train, _batchSize, EpochRandom(seed, epoch), dropLast: true, "training", cancellation, Prefetch))
             {
                 foreach (var batch in reader.Batches())
                 {
@@ -132,7 +135,7 @@ internal sealed class Learner : IDisposable
         double lossSum = 0;
         long correct = 0, count = 0;
         using var noGrad = torch.no_grad();
-        using var reader = new BatchReader(valid, _batchSize, random: null, dropLast: false, "validation", cancellation);
+        using var reader = new BatchReader(valid, _batchSize, random: null, dropLast: false, "validation", cancellation, Prefetch);
         foreach (var batch in reader.Batches())
         {
             using (batch)
@@ -179,7 +182,7 @@ internal sealed class Learner : IDisposable
             for (int epoch = 0; !stop; epoch++)
             {
                 int batchesThisEpoch = 0;
-                using var reader = new BatchReader(train, _batchSize, EpochRandom(seed, epoch), dropLast: true, "LR range test", cancellation);
+                using var reader = new BatchReader(train, _batchSize, EpochRandom(seed, epoch), dropLast: true, "LR range test", cancellation, Prefetch);
                 foreach (var batch in reader.Batches())
                 {
                     using (batch)

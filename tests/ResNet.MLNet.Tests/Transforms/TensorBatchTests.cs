@@ -100,8 +100,10 @@ public class TensorBatchTests
         public bool IsValid { get; set; }
     }
 
-    [Fact]
-    public void TheTrainerReadsAugmentedNormalisedBatchesAsTensorsWithTheSameValuesAsRows()
+    [Theory]
+    [InlineData(0)]
+    [InlineData(2)]
+    public void TheTrainerReadsAugmentedNormalisedBatchesAsTensorsWithTheSameValuesAsRows(int prefetch)
     {
         var ml = new MLContext(seed: 0);
         var random = new Random(2);
@@ -145,7 +147,7 @@ public class TensorBatchTests
         }
 
         var actual = new List<(float[] Pixels, long Label)>();
-        using (var reader = new BatchReader(train, 5, new Random(7), dropLast: false, "training", CancellationToken.None))
+        using (var reader = new BatchReader(train, 5, new Random(7), dropLast: false, "training", CancellationToken.None, prefetch))
             foreach (var batch in reader.Batches())
                 using (batch)
                 {
