@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using static TorchSharp.torch;
@@ -8,7 +9,7 @@ namespace ResNet.MLNet.Transforms.Batching;
 /// Slots of an input column of Byte or Single image vectors that a batch computation reads as ONE tensor
 /// (<see cref="RowBatch.InputTensor"/>). When the source cursor computes the column as batch tensors
 /// (<see cref="ITensorBatchCursor"/>) the rows are taken from those tensors without copying; otherwise every row is
-/// copied once into a staging array the tensor is built over.
+/// copied once into a staging tensor (native memory, allocated once per cursor, so no large managed arrays to collect).
 /// </summary>
 internal sealed class TensorInputBuffer<T> : ColumnBuffer where T : unmanaged
 {
@@ -16,7 +17,7 @@ internal sealed class TensorInputBuffer<T> : ColumnBuffer where T : unmanaged
     private readonly long[] _rowShape;
     private readonly int _rowLength;
     private readonly TensorRows _rows = new();
-    private T[] _stage = [];
+    private Tensor? _stage;
     private ITensorBatchCursor? _tensorSource;
     private DataViewSchema.Column _column;
     private ValueGetter<VBuffer<T>>? _getter;
@@ -51,8 +52,7 @@ internal sealed class TensorInputBuffer<T> : ColumnBuffer where T : unmanaged
         _getter!(ref _scratch);
         if (_scratch.Length != _rowLength)
             throw new InvalidDataException($"A value of column '{_column.Name}' has {_scratch.Length} values; expected {_rowLength}.");
-        if (_stage.Length == 0) _stage = new T[(long)_capacity * _rowLength];
-        ColumnChecks.Dense(_scratch).CopyTo(_stage.AsSpan(slot * _rowLength, _rowLength));
+        ColumnChecks.Dense(_scratch).CopyTo(StageRow(slot));
     }
 
     /// <summary>
@@ -68,11 +68,8 @@ internal sealed class TensorInputBuffer<T> : ColumnBuffer where T : unmanaged
             return _rows.Build();
         }
 
-        if (_stage.Length == 0) throw new InvalidOperationException($"Column '{_column.Name}' holds no rows.");
-        using var scope = NewDisposeScope();
-        long[] shape = [_capacity, .. _rowShape];
-        var all = _stage is byte[] bytes ? tensor(bytes, shape) : tensor((float[])(object)_stage, shape);
-        return all.narrow(0, 0, count).MoveToOuterDisposeScope();
+        if (_stage is null) throw new InvalidOperationException($"Column '{_column.Name}' holds no rows.");
+        return _stage.narrow(0, 0, count);
     }
 
     public override Delegate CreateGetter(Func<int> currentSlot)
@@ -82,11 +79,27 @@ internal sealed class TensorInputBuffer<T> : ColumnBuffer where T : unmanaged
             int slot = currentSlot();
             var editor = VBufferEditor.Create(ref value, _rowLength);
             if (_rows.Count > 0) _rows.CopyRow<T>(slot, editor.Values);
-            else _stage.AsSpan(slot * _rowLength, _rowLength).CopyTo(editor.Values);
+            else StageRow(slot).CopyTo(editor.Values);
             value = editor.Commit();
         };
         return getter;
     }
 
-    public override void Release() => _rows.Clear();
+    private Span<T> StageRow(int slot)
+    {
+        if (_stage is null)
+        {
+            _stage = empty([_capacity, .. _rowShape], TensorSpans.ScalarTypeOf<T>());
+            _stage.DetachFromDisposeScope();
+        }
+
+        return MemoryMarshal.Cast<byte, T>(_stage.bytes).Slice(slot * _rowLength, _rowLength);
+    }
+
+    public override void Release()
+    {
+        _rows.Clear();
+        _stage?.Dispose();
+        _stage = null;
+    }
 }
