@@ -53,9 +53,8 @@ public static class BenchmarkRunner
         var table = new ResultTable();
         bool Selected(string name) => filter.Length == 0 || name.Contains(filter, StringComparison.OrdinalIgnoreCase);
 
-        int runs = quick ? 2 : 3;
-        int steps = 2;
-        int epochs = quick ? 3 : 4;
+        int runs = quick ? 3 : 5;
+        int epochs = quick ? 3 : 6;
         var models = args.Contains("--all-models") ? Architectures.All.ToArray() : PipelineModels;
 
         // (2) + (5) pipeline epoch and memory first (a fresh heap for the peak RSS); (4) scoring uses the SimpleCnn pipeline.
@@ -74,7 +73,7 @@ public static class BenchmarkRunner
         }
 
         // (1) raw step, and the PyTorch reference beside it.
-        var rawCases = new List<(string, int)>();
+        var rawCases = new List<(string Name, int Size, int Steps)>();
         var raw = new Dictionary<string, double>();
         var rawCpu = new Dictionary<string, double>();
         foreach (var architecture in models)
@@ -82,14 +81,14 @@ public static class BenchmarkRunner
             int size = architecture.DefaultImageSize == 224 ? 224 : PipelineEpoch.Size;
             int batch = size == 224 ? 64 : PipelineEpoch.Batch;
             if (!Selected($"{RawTrainingStep.Section} {architecture.Name}")) continue;
-            (raw[architecture.Name], rawCpu[architecture.Name]) = RawTrainingStep.Run(table, architecture, batch, size, steps, runs);
-            rawCases.Add((architecture.Name, size));
+            (raw[architecture.Name], rawCpu[architecture.Name], int steps) = RawTrainingStep.Run(table, architecture, batch, size, runs);
+            rawCases.Add((architecture.Name, size, steps));
         }
         if (rawCases.Count > 0 && !args.Contains("--no-pytorch"))
         {
-            PyTorchReference.Run(table, rawCases.Where(c => c.Item2 == PipelineEpoch.Size).ToList(), PipelineEpoch.Batch, torch.get_num_threads(), steps, runs);
-            var large = rawCases.Where(c => c.Item2 != PipelineEpoch.Size).ToList();
-            if (large.Count > 0) PyTorchReference.Run(table, large, 64, torch.get_num_threads(), steps, runs);
+            PyTorchReference.Run(table, rawCases.Where(c => c.Size == PipelineEpoch.Size).ToList(), PipelineEpoch.Batch, torch.get_num_threads(), runs);
+            var large = rawCases.Where(c => c.Size != PipelineEpoch.Size).ToList();
+            if (large.Count > 0) PyTorchReference.Run(table, large, 64, torch.get_num_threads(), runs);
         }
 
         var dataWork = pipeline.Keys.Any(raw.ContainsKey) ? PipelineCeiling.MeasureDataWork(table, quick ? 5 : 9) : default;

@@ -5,7 +5,8 @@ Not a dependency of the library: the benchmark runner calls it (when Debian's py
 `apt-get install python3-torch`) to put PyTorch's images/s beside TorchSharp's for the same model, batch,
 image size, optimiser and thread count. Prints one JSON object per line.
 
-Usage: python3 pytorch_reference.py --threads 2 --batch 64 --steps 5 --runs 5 [--channels-last] --case SimpleCnn:128 ...
+Usage: python3 pytorch_reference.py --threads 2 --batch 64 --runs 5 [--channels-last] --case SimpleCnn:128:6 ...
+(a case is Name:image size:steps per run).
 --channels-last puts the model and the batch in channels-last (NHWC) memory format, PyTorch's recommended CPU setting
 for convolutions; the default is PyTorch's default (NCHW) format.
 """
@@ -84,15 +85,15 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--steps", type=int, default=5)
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--channels-last", action="store_true")
-    p.add_argument("--case", action="append", default=[], help="Name:size")
+    p.add_argument("--case", action="append", default=[], help="Name:size:steps")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     for case in a.case:
-        name, size = case.split(":")
+        name, size, steps = case.split(":")
+        steps = int(steps)
         model = MODELS[name](10).train()
         x = torch.randn(a.batch, 3, int(size), int(size))
         if a.channels_last:
@@ -110,16 +111,17 @@ def main():
             loss.backward()
             opt.step()
 
-        step()
+        for _ in range(2):  # warm-up: allocations, oneDNN primitive creation
+            step()
         times = []
         for _ in range(a.runs):
             start = time.perf_counter()
-            for _ in range(a.steps):
+            for _ in range(steps):
                 step()
             times.append(time.perf_counter() - start)
         median = statistics.median(times)
         print(json.dumps({"case": name, "size": int(size), "batch": a.batch, "threads": torch.get_num_threads(),
-                          "torch": torch.__version__, "channels_last": a.channels_last, "images_per_second": a.steps * a.batch / median,
+                          "torch": torch.__version__, "channels_last": a.channels_last, "images_per_second": steps * a.batch / median,
                           "spread_percent": (max(times) - min(times)) / 2 / median * 100}), flush=True)
 
 

@@ -14,13 +14,14 @@ public static class PyTorchReference
     public const string Section = "1 pytorch-step";
     private const string Python = "/usr/bin/python3";
 
-    public static void Run(ResultTable table, IReadOnlyList<(string Name, int Size)> cases, int batch, int threads, int steps, int runs)
+    /// <summary>Runs every case (name, image size, steps per run as TorchSharp ran them) in both memory formats.</summary>
+    public static void Run(ResultTable table, IReadOnlyList<(string Name, int Size, int Steps)> cases, int batch, int threads, int runs)
     {
         foreach (bool channelsLast in new[] { false, true })
-            Run(table, cases, batch, threads, steps, runs, channelsLast);
+            Run(table, cases, batch, threads, runs, channelsLast);
     }
 
-    private static void Run(ResultTable table, IReadOnlyList<(string Name, int Size)> cases, int batch, int threads, int steps, int runs, bool channelsLast)
+    private static void Run(ResultTable table, IReadOnlyList<(string Name, int Size, int Steps)> cases, int batch, int threads, int runs, bool channelsLast)
     {
         string script = Path.Combine(AppContext.BaseDirectory, "pytorch_reference.py");
         if (!File.Exists(Python) || !File.Exists(script))
@@ -32,14 +33,14 @@ public static class PyTorchReference
         // The same glibc allocator tuning as this process (NativeMemoryTuning), so neither side pays page faults the other does not.
         if (Training.NativeMemoryTuning.IsApplied)
             start.Environment["GLIBC_TUNABLES"] = "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184:glibc.malloc.arena_max=1";
-        foreach (string arg in new[] { script, "--threads", threads.ToString(), "--batch", batch.ToString(), "--steps", steps.ToString(), "--runs", runs.ToString() })
+        foreach (string arg in new[] { script, "--threads", threads.ToString(), "--batch", batch.ToString(), "--runs", runs.ToString() })
             start.ArgumentList.Add(arg);
         if (channelsLast) start.ArgumentList.Add("--channels-last");
         string format = channelsLast ? "channels-last" : "default format";
-        foreach (var (name, size) in cases)
+        foreach (var (name, size, steps) in cases)
         {
             start.ArgumentList.Add("--case");
-            start.ArgumentList.Add($"{name}:{size}");
+            start.ArgumentList.Add($"{name}:{size}:{steps}");
         }
         using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();

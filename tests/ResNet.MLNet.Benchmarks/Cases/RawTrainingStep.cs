@@ -17,8 +17,14 @@ public static class RawTrainingStep
 
     public static string CaseName(Architecture architecture, int batch, int size) => $"{architecture.Name} bs{batch} {size}px";
 
-    /// <summary>Measures the step; returns its images/s and CPU seconds per step (all threads of the process).</summary>
-    public static (double ImagesPerSecond, double CpuSecondsPerStep) Run(ResultTable table, Architecture architecture, int batch, int size, int steps, int runs)
+    /// <summary>A run lasts at least this long: enough steps that timer and scheduler noise stay small.</summary>
+    private const double RunSeconds = 0.6;
+
+    /// <summary>
+    /// Measures the step (runs of as many steps as take <see cref="RunSeconds"/>, at least 2); returns its images/s, CPU
+    /// seconds per step (all threads of the process) and the steps per run, which the PyTorch reference repeats.
+    /// </summary>
+    public static (double ImagesPerSecond, double CpuSecondsPerStep, int Steps) Run(ResultTable table, Architecture architecture, int batch, int size, int runs)
     {
         manual_seed(0);
         using var model = architecture.Create(10);
@@ -29,18 +35,22 @@ public static class RawTrainingStep
         using var x = randn(batch, 3, size, size);
         using var y = randint(0, 10, new long[] { batch });
         var premade = new ImageBatch(x, y);
-        int total = (1 + runs) * steps, step = 0;
+        int steps = 1, step = 0, total = 1;
 
         void Steps()
         {
             for (int i = 0; i < steps; i++, step++)
             {
-                double position = (double)step / total;
+                double position = Math.Min(1, (double)step / total);
                 learner.TrainBatch(premade, schedule.LearningRate(position), schedule.Momentum(position), 0, step);
             }
         }
 
         PeakMemory.Reset();
+        Steps();   // first step: allocations, oneDNN primitive creation
+        double one = CpuTime.Measure(Steps).WallSeconds;
+        steps = Math.Clamp((int)Math.Ceiling(RunSeconds / one), 2, 32);
+        total = 2 + (1 + runs) * steps;
         Steps();
         var measured = Enumerable.Range(0, runs).Select(_ => CpuTime.Measure(Steps)).ToArray();
         var sample = new Sample(measured.Select(m => m.WallSeconds).ToArray());
@@ -51,6 +61,6 @@ public static class RawTrainingStep
         table.Add(new Result(Section, name, "cores busy during the step", cpu.Median / sample.Median, "cores",
             $"process CPU time / wall time; {cpu.Median / steps * 1000:F0} ms CPU per step"));
         table.Add(new Result(Section, name, "peak RSS", PeakMemory.PeakMiB(), "MiB"));
-        return (imagesPerSecond, cpu.Median / steps);
+        return (imagesPerSecond, cpu.Median / steps, steps);
     }
 }
