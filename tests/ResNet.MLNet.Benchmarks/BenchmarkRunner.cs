@@ -28,7 +28,9 @@ public static class BenchmarkRunner
             TrainingDevice.InitialiseTorch();
             // In process: BenchmarkDotNet's generated child project would not get the build's libstdc++ patch for TorchSharp.
             var config = DefaultConfig.Instance.AddJob(Job.ShortRun.WithToolchain(InProcessEmitToolchain.Instance));
-            BenchmarkSwitcher.FromTypes([typeof(TransformMicroBenchmarks)]).Run(args.Where(a => a != "--bdn").ToArray(), config);
+            var bdnArgs = args.Where(a => a != "--bdn").ToList();
+            if (!bdnArgs.Contains("--filter")) bdnArgs.AddRange(["--filter", "*"]);   // every micro-benchmark, no interactive prompt
+            BenchmarkSwitcher.FromTypes([typeof(TransformMicroBenchmarks)]).Run([.. bdnArgs], config);
             return 0;
         }
 
