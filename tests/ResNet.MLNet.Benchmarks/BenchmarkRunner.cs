@@ -59,18 +59,18 @@ public static class BenchmarkRunner
         int epochs = quick ? 3 : 6;
         var models = args.Contains("--all-models") ? Architectures.All.ToArray() : PipelineModels;
 
-        // (2) + (5) pipeline epoch and memory first (a fresh heap for the peak RSS); (4) scoring uses the SimpleCnn pipeline.
+        // (2) + (5) pipeline epoch and memory first (a fresh heap for the peak RSS); (4) scores the fitted pipelines.
         var pipeline = new Dictionary<string, double>();
-        FittedPipeline? forScoring = null;
+        var forScoring = new List<FittedPipeline>();
         foreach (var architecture in PipelineModels)
         {
-            bool scoring = architecture == Architectures.SimpleCnn && Selected($"{Scoring.Section} {architecture.Name}");
+            bool scoring = Selected($"{Scoring.Section} {architecture.Name}");
             if (!Selected($"{PipelineEpoch.Section} {architecture.Name}") && !Selected($"{PipelineEpoch.MemorySection} {architecture.Name}") && !scoring)
                 continue;
             var fitted = PipelineEpoch.Run(table, architecture, epochs, output);
             pipeline[architecture.Name] = table.Find(PipelineEpoch.Section, RawTrainingStep.CaseName(architecture, PipelineEpoch.Batch, PipelineEpoch.Size), "images/s")!.Value;
             if (architecture == Architectures.SimpleCnn) PipelineEpoch.CacheSize(table, fitted);
-            if (scoring) forScoring = fitted;
+            if (scoring) forScoring.Add(fitted);
             else fitted.Trainer.Dispose();
         }
 
@@ -109,10 +109,10 @@ public static class BenchmarkRunner
         if (Selected($"{Augmentation.Section} bs128"))
             Augmentation.Run(table, quick);
 
-        if (forScoring is not null)
+        foreach (var fitted in forScoring)
         {
-            Scoring.Run(table, forScoring, output, quick);
-            forScoring.Trainer.Dispose();
+            Scoring.Run(table, fitted, output, quick);
+            fitted.Trainer.Dispose();
         }
 
         environment["load average at end"] = LoadAverage();
