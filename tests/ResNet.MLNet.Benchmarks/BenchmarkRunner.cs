@@ -74,24 +74,17 @@ public static class BenchmarkRunner
             else fitted.Trainer.Dispose();
         }
 
-        // (1) raw step, and the PyTorch reference beside it.
-        var rawCases = new List<(string Name, int Size, int Steps)>();
+        // (1) raw step, alternating with the PyTorch reference.
         var raw = new Dictionary<string, double>();
         var rawCpu = new Dictionary<string, double>();
-        foreach (var architecture in models)
-        {
-            int size = architecture.DefaultImageSize == 224 ? 224 : PipelineEpoch.Size;
-            int batch = size == 224 ? 64 : PipelineEpoch.Batch;
-            if (!Selected($"{RawTrainingStep.Section} {architecture.Name}")) continue;
-            (raw[architecture.Name], rawCpu[architecture.Name], int steps) = RawTrainingStep.Run(table, architecture, batch, size, runs);
-            rawCases.Add((architecture.Name, size, steps));
-        }
-        if (rawCases.Count > 0 && !args.Contains("--no-pytorch"))
-        {
-            PyTorchReference.Run(table, rawCases.Where(c => c.Size == PipelineEpoch.Size).ToList(), PipelineEpoch.Batch, torch.get_num_threads(), runs);
-            var large = rawCases.Where(c => c.Size != PipelineEpoch.Size).ToList();
-            if (large.Count > 0) PyTorchReference.Run(table, large, 64, torch.get_num_threads(), runs);
-        }
+        var rawModels = models.Where(a => Selected($"{RawTrainingStep.Section} {a.Name}")).ToArray();
+        using (var reference = rawModels.Length > 0 && !args.Contains("--no-pytorch") ? PyTorchReference.TryStart(torch.get_num_threads()) : null)
+            foreach (var architecture in rawModels)
+            {
+                int size = architecture.DefaultImageSize == 224 ? 224 : PipelineEpoch.Size;
+                int batch = size == 224 ? 64 : PipelineEpoch.Batch;
+                (raw[architecture.Name], rawCpu[architecture.Name]) = RawTrainingStep.Run(table, architecture, batch, size, runs, reference);
+            }
 
         var dataWork = pipeline.Keys.Any(raw.ContainsKey) ? PipelineCeiling.MeasureDataWork(table, quick ? 5 : 9) : default;
         foreach (var (name, pipelineImagesPerSecond) in pipeline)

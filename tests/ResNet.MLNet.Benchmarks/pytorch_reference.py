@@ -1,18 +1,18 @@
 #!/usr/bin/env python3
 """Reference training-step timings in PyTorch for the chapter's models.
 
-Not a dependency of the library: the benchmark runner calls it (when Debian's python3-torch is installed,
-`apt-get install python3-torch`) to put PyTorch's images/s beside TorchSharp's for the same model, batch,
-image size, optimiser and thread count. Prints one JSON object per line.
+Not a dependency of the library: the benchmark runner starts it (when Debian's python3-torch is installed,
+`apt-get install python3-torch`) and alternates runs of it with runs of TorchSharp's step for the same model, batch,
+image size, optimiser and thread count, so both sides see the same machine state. Protocol: after one JSON line
+with the torch version, every stdin line `Name size batch format steps` (format `default` or `channels-last`,
+PyTorch's recommended CPU setting for convolutions) builds that case once (with two warm-up steps), runs `steps`
+training steps and prints `{"seconds": ...}`.
 
-Usage: python3 pytorch_reference.py --threads 2 --batch 64 --runs 5 [--channels-last] --case SimpleCnn:128:6 ...
-(a case is Name:image size:steps per run).
---channels-last puts the model and the batch in channels-last (NHWC) memory format, PyTorch's recommended CPU setting
-for convolutions; the default is PyTorch's default (NCHW) format.
+Usage: echo "SimpleCnn 128 128 default 5" | python3 pytorch_reference.py --threads 2
 """
 import argparse
 import json
-import statistics
+import sys
 import time
 
 import torch
@@ -81,48 +81,50 @@ MODELS = {
 }
 
 
+class Case:
+    """One model, batch and memory format, built once and warmed up; run() times a number of training steps."""
+
+    def __init__(self, name, size, batch, channels_last):
+        self.model = MODELS[name](10).train()
+        self.x = torch.randn(batch, 3, size, size)
+        if channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+            self.x = self.x.contiguous(memory_format=torch.channels_last)
+        self.y = torch.randint(0, 10, (batch,))
+        # AdamW with fastai's betas/eps/wd: the same arithmetic per step as the trainer's FastaiAdam (decoupled decay,
+        # bias-corrected moments, eps after the square root); the loss is read back each step as the trainer does.
+        self.opt = torch.optim.AdamW(self.model.parameters(), lr=1e-3, betas=(0.9, 0.99), eps=1e-5, weight_decay=0.01)
+        for _ in range(2):  # warm-up: allocations, oneDNN primitive creation
+            self.step()
+
+    def step(self):
+        self.opt.zero_grad()
+        loss = nn.functional.cross_entropy(self.model(self.x), self.y)
+        loss.item()
+        loss.backward()
+        self.opt.step()
+
+    def run(self, steps):
+        start = time.perf_counter()
+        for _ in range(steps):
+            self.step()
+        return time.perf_counter() - start
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--runs", type=int, default=5)
-    p.add_argument("--channels-last", action="store_true")
-    p.add_argument("--case", action="append", default=[], help="Name:size:steps")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    for case in a.case:
-        name, size, steps = case.split(":")
-        steps = int(steps)
-        model = MODELS[name](10).train()
-        x = torch.randn(a.batch, 3, int(size), int(size))
-        if a.channels_last:
-            model = model.to(memory_format=torch.channels_last)
-            x = x.contiguous(memory_format=torch.channels_last)
-        y = torch.randint(0, 10, (a.batch,))
-        # AdamW with fastai's betas/eps/wd: the same arithmetic per step as the trainer's FastaiAdam (decoupled decay,
-        # bias-corrected moments, eps after the square root); the loss is read back each step as the trainer does.
-        opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.99), eps=1e-5, weight_decay=0.01)
-
-        def step():
-            opt.zero_grad()
-            loss = nn.functional.cross_entropy(model(x), y)
-            loss.item()
-            loss.backward()
-            opt.step()
-
-        for _ in range(2):  # warm-up: allocations, oneDNN primitive creation
-            step()
-        times = []
-        for _ in range(a.runs):
-            start = time.perf_counter()
-            for _ in range(steps):
-                step()
-            times.append(time.perf_counter() - start)
-        median = statistics.median(times)
-        print(json.dumps({"case": name, "size": int(size), "batch": a.batch, "threads": torch.get_num_threads(),
-                          "torch": torch.__version__, "channels_last": a.channels_last, "images_per_second": steps * a.batch / median,
-                          "spread_percent": (max(times) - min(times)) / 2 / median * 100}), flush=True)
+    cases = {}
+    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
+    for line in sys.stdin:
+        name, size, batch, memory_format, steps = line.split()
+        key = (name, int(size), int(batch), memory_format)
+        if key not in cases:
+            cases[key] = Case(name, int(size), int(batch), memory_format == "channels-last")
+        print(json.dumps({"seconds": cases[key].run(int(steps))}), flush=True)
 
 
 if __name__ == "__main__":

@@ -1,64 +1,79 @@
 using System.Diagnostics;
 using System.Text.Json;
-using ResNet.MLNet.Benchmarks.Harness;
 
 namespace ResNet.MLNet.Benchmarks.Cases;
 
 /// <summary>
-/// PyTorch's images/s for the same models, batch, image size, optimiser and threads, measured by
-/// <c>pytorch_reference.py</c> with Debian's python3-torch when it is installed (a reference, not a dependency), in
-/// PyTorch's default (NCHW) memory format and in channels-last (its recommended CPU setting), each beside TorchSharp.
+/// PyTorch's training step for the same models, batch, image size, optimiser and threads, run by
+/// <c>pytorch_reference.py</c> with Debian's python3-torch (a reference, not a dependency) in one child process that
+/// the raw-step section alternates with TorchSharp's runs, so both sides are timed in the same machine state.
 /// </summary>
-public static class PyTorchReference
+public sealed class PyTorchReference : IDisposable
 {
     public const string Section = "1 pytorch-step";
     private const string Python = "/usr/bin/python3";
 
-    /// <summary>Runs every case (name, image size, steps per run as TorchSharp ran them) in both memory formats.</summary>
-    public static void Run(ResultTable table, IReadOnlyList<(string Name, int Size, int Steps)> cases, int batch, int threads, int runs)
+    /// <summary>PyTorch's default (NCHW) memory format and channels-last, its recommended CPU setting for convolutions.</summary>
+    public static readonly IReadOnlyList<string> Formats = ["default", "channels-last"];
+
+    private readonly Process _process;
+    private readonly Task<string> _stderr;
+
+    private PyTorchReference(Process process, string version)
     {
-        foreach (bool channelsLast in new[] { false, true })
-            Run(table, cases, batch, threads, runs, channelsLast);
+        _process = process;
+        _stderr = process.StandardError.ReadToEndAsync();
+        Version = version;
     }
 
-    private static void Run(ResultTable table, IReadOnlyList<(string Name, int Size, int Steps)> cases, int batch, int threads, int runs, bool channelsLast)
+    /// <summary>PyTorch's version, e.g. 1.13.0a0.</summary>
+    public string Version { get; }
+
+    /// <summary>Starts the reference, or returns null (saying why) when python3-torch or the script is missing.</summary>
+    public static PyTorchReference? TryStart(int threads)
     {
         string script = Path.Combine(AppContext.BaseDirectory, "pytorch_reference.py");
         if (!File.Exists(Python) || !File.Exists(script))
         {
             Console.WriteLine("  PyTorch reference skipped: /usr/bin/python3 or the script is missing.");
-            return;
+            return null;
         }
-        var start = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true };
+        var start = new ProcessStartInfo(Python)
+        {
+            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
+        };
         // The same glibc allocator tuning as this process (NativeMemoryTuning), so neither side pays page faults the other does not.
         if (Training.NativeMemoryTuning.IsApplied)
             start.Environment["GLIBC_TUNABLES"] = "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184:glibc.malloc.arena_max=1";
-        foreach (string arg in new[] { script, "--threads", threads.ToString(), "--batch", batch.ToString(), "--runs", runs.ToString() })
+        foreach (string arg in new[] { script, "--threads", threads.ToString() })
             start.ArgumentList.Add(arg);
-        if (channelsLast) start.ArgumentList.Add("--channels-last");
-        string format = channelsLast ? "channels-last" : "default format";
-        foreach (var (name, size, steps) in cases)
+        var process = Process.Start(start)!;
+        string? hello = process.StandardOutput.ReadLine();
+        if (hello is null)
         {
-            start.ArgumentList.Add("--case");
-            start.ArgumentList.Add($"{name}:{size}:{steps}");
+            Console.WriteLine($"  PyTorch reference failed (is python3-torch installed? apt-get install python3-torch): {process.StandardError.ReadToEnd().Trim()}");
+            process.Dispose();
+            return null;
         }
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        string? line;
-        while ((line = process.StandardOutput.ReadLine()) is not null)
-        {
-            using var json = JsonDocument.Parse(line);
-            var root = json.RootElement;
-            string name = $"{root.GetProperty("case").GetString()} bs{batch} {root.GetProperty("size").GetInt32()}px";
-            double imagesPerSecond = root.GetProperty("images_per_second").GetDouble();
-            table.Add(new Result(Section, name, $"images/s, {format}", imagesPerSecond, "img/s",
-                $"PyTorch {root.GetProperty("torch").GetString()}, AdamW, ±{root.GetProperty("spread_percent").GetDouble():F1}%" +
-                (start.Environment.ContainsKey("GLIBC_TUNABLES") ? ", allocator tuned" : "")));
-            if (table.Find(RawTrainingStep.Section, name, "images/s") is double ours)
-                table.Add(new Result("ratio", name, $"TorchSharp / PyTorch {format}", ours / imagesPerSecond, "×", "target ≥ 1.0"));
-        }
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-            Console.WriteLine($"  PyTorch reference failed (is python3-torch installed? apt-get install python3-torch): {stderr.Result.Trim()}");
+        using var json = JsonDocument.Parse(hello);
+        return new PyTorchReference(process, json.RootElement.GetProperty("torch").GetString() ?? "?");
+    }
+
+    /// <summary>Seconds PyTorch takes for <paramref name="steps"/> training steps of the case (built and warmed up on first use).</summary>
+    public double Run(string model, int size, int batch, string format, int steps)
+    {
+        _process.StandardInput.WriteLine($"{model} {size} {batch} {format} {steps}");
+        _process.StandardInput.Flush();
+        string? line = _process.StandardOutput.ReadLine()
+            ?? throw new InvalidOperationException($"The PyTorch reference stopped: {_stderr.Result.Trim()}");
+        using var json = JsonDocument.Parse(line);
+        return json.RootElement.GetProperty("seconds").GetDouble();
+    }
+
+    public void Dispose()
+    {
+        _process.StandardInput.Close();
+        if (!_process.WaitForExit(10_000)) _process.Kill();
+        _process.Dispose();
     }
 }

@@ -21,10 +21,13 @@ public static class RawTrainingStep
     private const double RunSeconds = 0.6;
 
     /// <summary>
-    /// Measures the step (runs of as many steps as take <see cref="RunSeconds"/>, at least 2); returns its images/s, CPU
-    /// seconds per step (all threads of the process) and the steps per run, which the PyTorch reference repeats.
+    /// Measures the step in runs of as many steps as take <see cref="RunSeconds"/> (at least 2); with a PyTorch
+    /// <paramref name="reference"/>, every TorchSharp run is followed by a PyTorch run of the same steps in each memory
+    /// format, and the ratio is the median of the per-round ratios (alternation cancels the machine's drift).
+    /// Returns TorchSharp's images/s and CPU seconds per step (all threads of the process).
     /// </summary>
-    public static (double ImagesPerSecond, double CpuSecondsPerStep, int Steps) Run(ResultTable table, Architecture architecture, int batch, int size, int runs)
+    public static (double ImagesPerSecond, double CpuSecondsPerStep) Run(ResultTable table, Architecture architecture, int batch, int size, int runs,
+        PyTorchReference? reference)
     {
         manual_seed(0);
         using var model = architecture.Create(10);
@@ -52,7 +55,15 @@ public static class RawTrainingStep
         steps = Math.Clamp((int)Math.Ceiling(RunSeconds / one), 2, 32);
         total = 2 + (1 + runs) * steps;
         Steps();
-        var measured = Enumerable.Range(0, runs).Select(_ => CpuTime.Measure(Steps)).ToArray();
+        var measured = new List<CpuTime>();
+        var pyTorch = PyTorchReference.Formats.ToDictionary(f => f, _ => new List<double>());
+        for (int run = 0; run < runs; run++)
+        {
+            measured.Add(CpuTime.Measure(Steps));
+            if (reference is null) continue;
+            foreach (string format in PyTorchReference.Formats)
+                pyTorch[format].Add(reference.Run(architecture.Name, size, batch, format, steps));
+        }
         var sample = new Sample(measured.Select(m => m.WallSeconds).ToArray());
         var cpu = new Sample(measured.Select(m => m.CpuSeconds).ToArray());
         string name = CaseName(architecture, batch, size);
@@ -61,6 +72,16 @@ public static class RawTrainingStep
         table.Add(new Result(Section, name, "cores busy during the step", cpu.Median / sample.Median, "cores",
             $"process CPU time / wall time; {cpu.Median / steps * 1000:F0} ms CPU per step"));
         table.Add(new Result(Section, name, "peak RSS", PeakMemory.PeakMiB(), "MiB"));
-        return (imagesPerSecond, cpu.Median / steps, steps);
+        if (reference is not null)
+            foreach (var (format, seconds) in pyTorch)
+            {
+                var theirs = new Sample(seconds);
+                table.Add(new Result(PyTorchReference.Section, name, $"images/s, {format} format", steps * batch / theirs.Median, "img/s",
+                    $"PyTorch {reference.Version}, AdamW, ±{theirs.SpreadPercent:F1}% over {runs}×{steps} steps, allocator tuned"));
+                var paired = new Sample(seconds.Zip(measured, (t, ours) => t / ours.WallSeconds).ToArray());
+                table.Add(new Result("ratio", name, $"TorchSharp / PyTorch {format} format", paired.Median, "×",
+                    $"target ≥ 1.0; median of {runs} alternating rounds (range {paired.Min:F2}–{paired.Max:F2})"));
+            }
+        return (imagesPerSecond, cpu.Median / steps);
     }
 }
