@@ -1,15 +1,12 @@
 using ResNet.MLNet.Benchmarks.Harness;
 using ResNet.MLNet.Modules;
 using ResNet.MLNet.Training;
-using static TorchSharp.torch;
 
 namespace ResNet.MLNet.Benchmarks.Cases;
 
 /// <summary>
-/// (1) The raw TorchSharp training step on pre-made tensors, exactly the trainer's step: <see cref="Learner.TrainBatch"/>
-/// (forward, cross-entropy, loss read-back, backward, <see cref="FastaiAdam"/> step with the one-cycle learning rate and
-/// momentum, gradients cleared; channels-last input, the trainer's CPU default) — the ceiling the full pipeline (section 2) is
-/// compared with.
+/// (1) The raw TorchSharp training step on pre-made tensors (<see cref="RawStepRunner"/>, exactly the trainer's step), beside
+/// PyTorch's — the ceiling the full pipeline (section 2) is compared with.
 /// </summary>
 public static class RawTrainingStep
 {
@@ -17,49 +14,23 @@ public static class RawTrainingStep
 
     public static string CaseName(Architecture architecture, int batch, int size) => $"{architecture.Name} bs{batch} {size}px";
 
-    /// <summary>A run lasts at least this long: enough steps that timer and scheduler noise stay small.</summary>
-    private const double RunSeconds = 0.6;
-
     /// <summary>
-    /// Measures the step in runs of as many steps as take <see cref="RunSeconds"/> (at least 2); with a PyTorch
-    /// <paramref name="reference"/>, every TorchSharp run is followed by a PyTorch run of the same steps in each memory
-    /// format, and the ratio is the median of the per-round ratios (alternation cancels the machine's drift).
-    /// Returns TorchSharp's images/s and CPU seconds per step (all threads of the process).
+    /// Measures the step (<see cref="RawStepRunner"/>); with a PyTorch <paramref name="reference"/>, every TorchSharp run is
+    /// followed by a PyTorch run of the same steps in each memory format, and the ratio is the median of the per-round
+    /// ratios (alternation cancels the machine's drift). Returns TorchSharp's images/s and CPU seconds per step (all
+    /// threads of the process).
     /// </summary>
     public static (double ImagesPerSecond, double CpuSecondsPerStep) Run(ResultTable table, Architecture architecture, int batch, int size, int runs,
         PyTorchReference? reference)
     {
-        manual_seed(0);
-        using var model = architecture.Create(10);
-        model.train();
-        using var learner = new Learner(model, CPU, batch, weightDecay: 0.01, halfPrecision: null, TextWriter.Null, progressBar: false,
-            channelsLast: MemoryFormat.Resolve(null, CPU));
-        var schedule = new OneCycleSchedule(1e-3);
-        using var x = randn(batch, 3, size, size);
-        using var y = randint(0, 10, new long[] { batch });
-        var premade = new ImageBatch(x, y);
-        int steps = 1, step = 0, total = 1;
-
-        void Steps()
-        {
-            for (int i = 0; i < steps; i++, step++)
-            {
-                double position = Math.Min(1, (double)step / total);
-                learner.TrainBatch(premade, schedule.LearningRate(position), schedule.Momentum(position), 0, step);
-            }
-        }
-
         PeakMemory.Reset();
-        Steps();   // first step: allocations, oneDNN primitive creation
-        double one = CpuTime.Measure(Steps).WallSeconds;
-        steps = Math.Clamp((int)Math.Ceiling(RunSeconds / one), 2, 32);
-        total = 2 + (1 + runs) * steps;
-        Steps();
+        using var runner = new RawStepRunner(architecture, batch, size);
+        int steps = runner.Steps;
         var measured = new List<CpuTime>();
         var pyTorch = PyTorchReference.Formats.ToDictionary(f => f, _ => new List<double>());
         for (int run = 0; run < runs; run++)
         {
-            measured.Add(CpuTime.Measure(Steps));
+            measured.Add(runner.Run());
             if (reference is null) continue;
             foreach (string format in PyTorchReference.Formats)
                 pyTorch[format].Add(reference.Run(architecture.Name, size, batch, format, steps));
