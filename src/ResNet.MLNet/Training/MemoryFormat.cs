@@ -13,8 +13,43 @@ namespace ResNet.MLNet.Training;
 /// </summary>
 internal static class MemoryFormat
 {
-    /// <summary>The automatic setting of <c>Options.ChannelsLast</c>: on for the CPU, off for CUDA (not measured there).</summary>
-    public static bool Resolve(bool? channelsLast, Device device) => channelsLast ?? device.type == DeviceType.CPU;
+    /// <summary>
+    /// The effective <c>Options.ChannelsLast</c> for <paramref name="model"/> on <paramref name="device"/>. Automatic (null):
+    /// on for the CPU unless the network has a convolution libtorch cannot run channels-last (see
+    /// <see cref="UnsafeConvolution"/>), off for CUDA (not measured there). An explicit true with such a convolution
+    /// is refused with an error instead of a crash.
+    /// </summary>
+    public static bool Resolve(bool? channelsLast, Device device, nn.Module model)
+    {
+        if (channelsLast == false) return false;
+        if (device.type != DeviceType.CPU) return channelsLast == true;
+        string? unsafeConvolution = get_num_threads() > 1 ? UnsafeConvolution(model) : null;
+        if (unsafeConvolution is null) return true;
+        if (channelsLast == true)
+            throw new ArgumentException($"Options.ChannelsLast = true cannot be used with this network on the CPU: its {unsafeConvolution} " +
+                "crashes libtorch 2.10's oneDNN (SIGFPE) on channels-last input with more than one thread. Leave ChannelsLast unset " +
+                "(automatic: off for this network) or set it to false.");
+        return false;
+    }
+
+    /// <summary>
+    /// The first 1×1 convolution of <paramref name="model"/> that changes the channel count and has 1024 or more input
+    /// or output channels, described, or null. libtorch 2.10's oneDNN kills the process with SIGFPE when such a
+    /// convolution (e.g. ResNet50Chapter's 1024 → 512, 512 → 2048, 256 → 1024) gets channels-last input on more than
+    /// one intra-op thread (measured on this AVX-512 CPU; PyTorch 1.13 and the NCHW layout run them). Some shapes in
+    /// that range run, but the process cannot survive trying, so the whole range is avoided.
+    /// </summary>
+    public static string? UnsafeConvolution(nn.Module model)
+    {
+        foreach (var (name, module) in model.named_modules())
+            if (module is TorchSharp.Modules.Conv2d conv && conv.weight is { } weight)
+            {
+                long outChannels = weight.shape[0], inChannels = weight.shape[1];
+                if (weight.shape[2] == 1 && weight.shape[3] == 1 && inChannels != outChannels && Math.Max(inChannels, outChannels) >= 1024)
+                    return $"1×1 convolution '{name}' ({inChannels} → {outChannels} channels)";
+            }
+        return null;
+    }
 
     /// <summary>
     /// Whether <paramref name="x"/> is a 4-D tensor whose strides are NHWC-contiguous (dimensions of size 1 may have any stride).

@@ -38,10 +38,37 @@ public class ChannelsLastTests
     [Fact]
     public void AutomaticSettingIsOnForTheCpuOnly()
     {
-        Assert.True(MemoryFormat.Resolve(null, CPU));
-        Assert.False(MemoryFormat.Resolve(null, new Device(DeviceType.CUDA, 0)));
-        Assert.False(MemoryFormat.Resolve(false, CPU));
-        Assert.True(MemoryFormat.Resolve(true, new Device(DeviceType.CUDA, 0)));
+        using var model = Architectures.SimpleCnn.Create(3);
+        Assert.True(MemoryFormat.Resolve(null, CPU, model));
+        Assert.False(MemoryFormat.Resolve(null, new Device(DeviceType.CUDA, 0), model));
+        Assert.False(MemoryFormat.Resolve(false, CPU, model));
+        Assert.True(MemoryFormat.Resolve(true, new Device(DeviceType.CUDA, 0), model));
+    }
+
+    [Fact]
+    public void NetworksWithWide1x1ConvolutionsStayNchwOnTheCpu()
+    {
+        int threads = get_num_threads();
+        try
+        {
+            set_num_threads(2);
+            using var wide = nn.Sequential(("stem", nn.Conv2d(3, 1024, 3)), ("reduce", nn.Conv2d(1024, 512, 1)));
+            Assert.Equal("1×1 convolution 'reduce' (1024 → 512 channels)", MemoryFormat.UnsafeConvolution(wide));
+            Assert.False(MemoryFormat.Resolve(null, CPU, wide));
+            var error = Assert.Throws<ArgumentException>(() => MemoryFormat.Resolve(true, CPU, wide));
+            Assert.Contains("'reduce' (1024 → 512 channels)", error.Message);
+            Assert.Contains("ChannelsLast", error.Message);
+            using var square = nn.Sequential(("same", nn.Conv2d(1024, 1024, 1)), ("narrow", nn.Conv2d(1024, 512, 3)));
+            Assert.Null(MemoryFormat.UnsafeConvolution(square));
+            using var resnet50 = Architectures.ResNet50Chapter.Create(10);
+            Assert.NotNull(MemoryFormat.UnsafeConvolution(resnet50));
+            using var resnet34 = Architectures.ResNet34Chapter.Create(10);
+            Assert.Null(MemoryFormat.UnsafeConvolution(resnet34));
+        }
+        finally
+        {
+            set_num_threads(threads);
+        }
     }
 
     [Fact]
