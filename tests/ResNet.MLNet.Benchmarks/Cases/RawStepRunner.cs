@@ -30,7 +30,7 @@ public sealed class RawStepRunner : IDisposable
         _model = architecture.Create(classes);
         _model.train();
         _learner = new Learner(_model, CPU, batch, weightDecay: 0.01, halfPrecision: null, TextWriter.Null, progressBar: false,
-            channelsLast: MemoryFormat.Resolve(null, CPU, _model));
+            channelsLast: MemoryFormat.Resolve(null, CPU, _model, (long)batch * size * size));
         _x = randn(batch, 3, size, size);
         _y = randint(0, classes, new long[] { batch });
         _batch = new ImageBatch(_x, _y);
