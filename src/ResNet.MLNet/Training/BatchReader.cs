@@ -218,6 +218,8 @@ internal sealed class BatchReader : IDisposable
             if (data.Split is not null) columns.Add(data.Split.Value);
             _cursor = data.View.GetRowCursor(columns, random);
             _tensors = _cursor as ITensorBatchCursor;
+            // Pixels are read for the pass's rows only: batched transforms upstream compute just those.
+            if (_tensors is not null && data.Split is { } split) _tensors.ReadOnlyWhere(split, data.KeepWhen);
             _featureGetter = _cursor.GetGetter<VBuffer<float>>(data.Features);
             _labelGetter = _cursor.GetGetter<uint>(data.Label);
             _splitGetter = data.Split is null ? null : _cursor.GetGetter<bool>(data.Split.Value);

@@ -86,7 +86,8 @@ public sealed class AugmentImagesTransformer : ImageTransformerBase
             batch =>
             {
                 using var scope = TorchSharp.torch.NewDisposeScope();
-                batch.SetOutput(_outputColumnName, augmenter.Augment(batch.InputTensor(_inputColumnName), batch.Random));
+                batch.SetOutput(_outputColumnName,
+                    augmenter.Augment(batch.InputTensor(_inputColumnName), batch.Random, batch.ComputedRows, batch.BatchRows));
             },
             _options.BatchSize, tensorDependencies: [_inputColumnName]);
         return new PassSwitchDataView(scoring, training);

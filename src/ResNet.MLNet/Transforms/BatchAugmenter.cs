@@ -89,6 +89,8 @@ internal sealed class BatchAugmenter : IDisposable
         };
     }
 
+    private static ImageAugmentation[] Pick(ImageAugmentation[] draws, IReadOnlyList<int> rows) => rows.Select(r => draws[r]).ToArray();
+
     /// <summary>fastai's random-resized-crop with aspect ratio 1: 10 tries at a random area, else the centre square.</summary>
     private ImageAugmentation DrawCrop(Random random)
     {
@@ -158,8 +160,11 @@ internal sealed class BatchAugmenter : IDisposable
     /// Augments a batch of planar images <c>[B, 3, H, W]</c> (Byte 0..255 or Float32 0..1): random draws when
     /// <paramref name="random"/> is given, else the validation transform (centre square resized to the output size).
     /// Returns <c>[B, 3, outH, outW]</c> floats in 0..1 in the caller's dispose scope; <paramref name="images"/> is not modified.
+    /// When the images are some rows of a larger batch (<paramref name="rowsOfBatch"/>: each image's row among
+    /// <paramref name="batchRows"/>), draws are made for the whole batch and each image gets its row's draw, so an image's
+    /// augmentation does not depend on which other rows are computed.
     /// </summary>
-    public Tensor Augment(Tensor images, Random? random)
+    public Tensor Augment(Tensor images, Random? random, IReadOnlyList<int>? rowsOfBatch = null, int batchRows = 0)
     {
         if (images.dim() != 4 || images.shape[1] != 3 || images.shape[2] != Height || images.shape[3] != Width)
             throw new ArgumentException($"Expected images [B, 3, {Height}, {Width}]; got [{string.Join(", ", images.shape)}].", nameof(images));
@@ -167,9 +172,11 @@ internal sealed class BatchAugmenter : IDisposable
         if (!isByte && images.dtype != ScalarType.Float32)
             throw new ArgumentException($"Images of {images.dtype} cannot be augmented; use Byte or Float32.", nameof(images));
         int count = (int)images.shape[0];
+        if (rowsOfBatch is not null && rowsOfBatch.Count != count)
+            throw new ArgumentException($"Expected a batch row for each of the {count} images; got {rowsOfBatch.Count}.", nameof(rowsOfBatch));
         var augmentations = random is null
             ? Enumerable.Repeat(ImageAugmentation.CenterSquare(Width, Height), count).ToArray()
-            : Draw(random, count);
+            : rowsOfBatch is null ? Draw(random, count) : Pick(Draw(random, batchRows), rowsOfBatch);
         using var scope = NewDisposeScope();
         var input = isByte ? images.to_type(ScalarType.Float32) : images;
         return Apply(input, augmentations, isByte ? 1f / 255f : 1f).MoveToOuterDisposeScope();

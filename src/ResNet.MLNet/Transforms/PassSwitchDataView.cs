@@ -71,6 +71,12 @@ internal sealed class PassSwitchDataView : IDataView
             return false;
         }
 
+        public void ReadOnlyWhere(DataViewSchema.Column column, bool value)
+        {
+            if (inner is ITensorBatchCursor tensors && map[column.Index] >= 0)
+                tensors.ReadOnlyWhere(inner.Schema[map[column.Index]], value);
+        }
+
         public override DataViewSchema Schema => schema;
         public override long Position => inner.Position;
         public override long Batch => inner.Batch;

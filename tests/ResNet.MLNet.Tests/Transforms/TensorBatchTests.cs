@@ -64,6 +64,49 @@ public class TensorBatchTests
         }
     }
 
+    private sealed class FlaggedRow
+    {
+        [VectorType(3)] public float[] Vec { get; set; } = [];
+        public bool IsValid { get; set; }
+    }
+
+    [Fact]
+    public void AReadersPromiseLimitsTheComputationToItsRows()
+    {
+        var ml = new MLContext(seed: 0);
+        var data = ml.Data.LoadFromEnumerable(Enumerable.Range(0, 11).Select(i => new FlaggedRow { Vec = [i, i + 0.5f, -i], IsValid = i % 3 == 1 }));
+        var first = new List<int>();
+        var second = new List<int>();
+        var shifted = TensorMap(TensorMap(data, "Vec", "T", t => t * 2, batchSize: 4, first), "T", "U", t => t + 1, batchSize: 3, second);
+        var u = shifted.Schema["U"];
+        var isValid = shifted.Schema["IsValid"];
+        using var cursor = shifted.GetRowCursor([u, isValid], new Random(3));
+        var tensors = Assert.IsAssignableFrom<ITensorBatchCursor>(cursor);
+        tensors.ReadOnlyWhere(isValid, false);
+        var getter = cursor.GetGetter<VBuffer<float>>(u);
+        var flag = cursor.GetGetter<bool>(isValid);
+        var (value, valid) = (default(VBuffer<float>), false);
+        for (int i = 0; i < 11; i++)
+        {
+            Assert.True(cursor.MoveNext());
+            flag(ref valid);
+            Assert.Equal(i % 3 == 1, valid);
+            if (valid)
+            {
+                Assert.False(tensors.TryGetBatchTensor(u, out _, out _));
+                Assert.Throws<InvalidOperationException>(() => getter(ref value));
+                continue;
+            }
+            getter(ref value);
+            Assert.Equal([2f * i + 1, 2f * i + 2, -2f * i + 1], value.DenseValues().ToArray());
+        }
+
+        // Rows 1, 4, 7, 10 are validation rows: the first view computes 3, 2, 2 rows of its batches of 4, 4, 3.
+        Assert.Equal([3, 2, 2], first);
+        Assert.Equal([2, 2, 2, 1], second);
+        Assert.Throws<InvalidOperationException>(() => tensors.ReadOnlyWhere(isValid, true));
+    }
+
     [Fact]
     public void TensorRowsAreAViewForConsecutiveRowsAndSurviveTheirSource()
     {

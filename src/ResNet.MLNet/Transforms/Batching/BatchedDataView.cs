@@ -163,6 +163,10 @@ internal sealed class BatchedDataView : IDataView
         private readonly RowBatch _batch;
         private int _slot = -1;
         private int _count;
+        private int _keepColumn = -1;      // input column of the consumer's promise (ReadOnlyWhere), or −1
+        private bool _keepValue;
+        private readonly int[] _computedRow;  // slot → row of the computed tensors (−1: not computed)
+        private readonly List<int> _computedSlots = [];
         private long _position = -1;
         private long _batchIndex = -1;
         private bool _sourceDone;
@@ -189,6 +193,7 @@ internal sealed class BatchedDataView : IDataView
                 ? new TensorOutputBuffer(o.Name, ((VectorDataViewType)o.Type).Size)
                 : ColumnBuffer.Create(o.Type, capacity)).ToArray();
             _ids = new DataViewRowId[capacity];
+            _computedRow = new int[capacity];
             _sourceId = source.GetIdGetter();
             var dependencyBuffers = computeOutputs
                 ? parent._dependencies.ToDictionary(d => d.Name, d => _inputBuffers[d.Index])
@@ -206,16 +211,31 @@ internal sealed class BatchedDataView : IDataView
         public bool TryGetBatchTensor(DataViewSchema.Column column, [NotNullWhen(true)] out Tensor? batch, out int row)
         {
             int output = column.Index - _parent._inputColumnCount;
-            if (IsColumnActive(column) && output >= 0 && _outputBuffers[output] is TensorOutputBuffer { Batch: { } current })
+            if (IsColumnActive(column) && output >= 0 && _outputBuffers[output] is TensorOutputBuffer { Batch: { } current }
+                && _computedRow[CurrentSlot()] >= 0)
             {
                 batch = current;
-                row = CurrentSlot();
+                row = _computedRow[CurrentSlot()];
                 return true;
             }
 
             batch = null;
             row = -1;
             return false;
+        }
+
+        public void ReadOnlyWhere(DataViewSchema.Column column, bool value)
+        {
+            if (_position >= 0) throw new InvalidOperationException("ReadOnlyWhere must be called before the first MoveNext.");
+            int index = column.Index;
+            bool eligible = index >= 0 && index < _parent._inputColumnCount && _inputBuffers[index] is ValueColumnBuffer<bool>
+                && _computeOutputs
+                && _parent._outputs.All(o => o.IsTensor)
+                && _parent._dependencies.All(d => _parent._tensorDependencies.Contains(d.Name) && !_active[d.Index]);
+            if (!eligible) return;
+            _keepColumn = index;
+            _keepValue = value;
+            (_source as ITensorBatchCursor)?.ReadOnlyWhere(_parent._input.Schema[index], value);
         }
 
         public override long Position => _position;
@@ -231,7 +251,8 @@ internal sealed class BatchedDataView : IDataView
                 throw new InvalidOperationException($"Column '{column.Name}' was not requested when this cursor was created.");
             int index = column.Index;
             var buffer = index < _parent._inputColumnCount ? _inputBuffers[index] : _outputBuffers[index - _parent._inputColumnCount];
-            return buffer.CreateGetter(CurrentSlot) as ValueGetter<TValue>
+            Func<int> slot = index < _parent._inputColumnCount ? CurrentSlot : ComputedRow;
+            return buffer.CreateGetter(slot) as ValueGetter<TValue>
                 ?? throw new InvalidOperationException(
                     $"Column '{column.Name}' has type {column.Type}; it cannot be read as {typeof(TValue).Name}.");
         }
@@ -263,10 +284,22 @@ internal sealed class BatchedDataView : IDataView
             int count = 0;
             foreach (var buffer in _inputBuffers)
                 buffer?.BeginBatch();
+            _computedSlots.Clear();
             while (count < _parent._batchSize && _source.MoveNext())
             {
-                foreach (var buffer in _inputBuffers)
-                    buffer?.Fill(count);
+                bool computed = true;
+                if (_keepColumn >= 0)
+                {
+                    var flag = (ValueColumnBuffer<bool>)_inputBuffers[_keepColumn];
+                    flag.Fill(count);
+                    computed = flag.Values[count] == _keepValue;
+                }
+
+                for (int i = 0; i < _inputBuffers.Length; i++)
+                    if (_inputBuffers[i] is { } buffer && i != _keepColumn && (computed || buffer is not (TensorInputBuffer<byte> or TensorInputBuffer<float>)))
+                        buffer.Fill(count);
+                _computedRow[count] = computed ? _computedSlots.Count : -1;
+                if (computed) _computedSlots.Add(count);
                 _sourceId(ref _ids[count]);
                 count++;
             }
@@ -275,14 +308,24 @@ internal sealed class BatchedDataView : IDataView
             _count = count;
             if (count == 0) return false;
             _batchIndex++;
-            if (_computeOutputs)
+            if (_computeOutputs && _computedSlots.Count > 0)
             {
-                _batch.Count = count;
+                _batch.BatchRows = count;
+                _batch.ComputedRows = _computedSlots.Count == count ? null : _computedSlots;
+                _batch.Count = _computedSlots.Count;
                 _batch.Index = _batchIndex;
                 _parent._compute(_batch);
             }
 
             return true;
+        }
+
+        /// <summary>The current row's index in the computed outputs; throws for a row the consumer promised not to read.</summary>
+        private int ComputedRow()
+        {
+            int row = _computedRow[CurrentSlot()];
+            return row >= 0 ? row : throw new InvalidOperationException(
+                $"Row {_position} was not computed: the reader promised to read computed columns only where '{_parent._input.Schema[_keepColumn].Name}' is {_keepValue}.");
         }
 
         private int CurrentSlot()

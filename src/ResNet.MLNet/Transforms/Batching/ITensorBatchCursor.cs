@@ -17,4 +17,13 @@ internal interface ITensorBatchCursor
     /// batch: a consumer that needs it longer keeps an alias (<see cref="TensorRows"/> does). Treat it as read-only.
     /// </summary>
     bool TryGetBatchTensor(DataViewSchema.Column column, [NotNullWhen(true)] out Tensor? batch, out int row);
+
+    /// <summary>
+    /// The consumer's promise, made before the first <c>MoveNext</c>: it reads computed columns only on rows whose Boolean
+    /// <paramref name="column"/> equals <paramref name="value"/> (the trainer reads pixels of training rows only). A batched
+    /// view whose computation reads and writes tensors only then computes just those rows — its random draws are still
+    /// made for every row, so the kept rows' values do not change — and passes the promise on to its source. Reading a
+    /// computed column on another row then throws.
+    /// </summary>
+    void ReadOnlyWhere(DataViewSchema.Column column, bool value);
 }

@@ -23,8 +23,21 @@ internal sealed class RowBatch
         Random = random;
     }
 
-    /// <summary>Number of rows in this batch (at most the view's batch size; the last batch may be smaller).</summary>
+    /// <summary>
+    /// Number of rows to compute (at most the view's batch size; the last batch may be smaller; fewer when the consumer
+    /// promised to read only some rows, see <see cref="ITensorBatchCursor.ReadOnlyWhere"/>).
+    /// </summary>
     public int Count { get; internal set; }
+
+    /// <summary>Rows the view read for this batch; <see cref="Count"/> of them are computed.</summary>
+    public int BatchRows { get; internal set; }
+
+    /// <summary>
+    /// For each computed row, its row index in the batch (0 … <see cref="BatchRows"/> − 1), or null when every row is
+    /// computed. Computations that draw per-row random values draw for all <see cref="BatchRows"/> rows and take these,
+    /// so a row's values do not depend on which other rows are computed.
+    /// </summary>
+    public IReadOnlyList<int>? ComputedRows { get; internal set; }
 
     /// <summary>Zero-based index of this batch within the cursor's pass.</summary>
     public long Index { get; internal set; }

@@ -22,6 +22,7 @@ internal sealed class TensorInputBuffer<T> : ColumnBuffer where T : unmanaged
     private DataViewSchema.Column _column;
     private ValueGetter<VBuffer<T>>? _getter;
     private VBuffer<T> _scratch;
+    private int _filled;
 
     public TensorInputBuffer(VectorDataViewType type, int capacity)
     {
@@ -37,13 +38,22 @@ internal sealed class TensorInputBuffer<T> : ColumnBuffer where T : unmanaged
         _getter = source.GetGetter<VBuffer<T>>(column);
     }
 
-    public override void BeginBatch() => _rows.Clear();
+    public override void BeginBatch()
+    {
+        _rows.Clear();
+        _filled = 0;
+    }
 
+    /// <summary>
+    /// Reads the current row as the next computed row (rows the consumer will not read are not filled, so the computed
+    /// rows are packed: the n-th filled row is row n of <see cref="Take"/>).
+    /// </summary>
     public override void Fill(int slot)
     {
+        int position = _filled++;
         if (_tensorSource is not null && _tensorSource.TryGetBatchTensor(_column, out var batch, out int row))
         {
-            if (slot != _rows.Count) throw new InvalidOperationException($"Column '{_column.Name}' switched between tensor and row values within a batch.");
+            if (position != _rows.Count) throw new InvalidOperationException($"Column '{_column.Name}' switched between tensor and row values within a batch.");
             _rows.Add(batch, row);
             return;
         }
@@ -52,11 +62,11 @@ internal sealed class TensorInputBuffer<T> : ColumnBuffer where T : unmanaged
         _getter!(ref _scratch);
         if (_scratch.Length != _rowLength)
             throw new InvalidDataException($"A value of column '{_column.Name}' has {_scratch.Length} values; expected {_rowLength}.");
-        ColumnChecks.Dense(_scratch).CopyTo(StageRow(slot));
+        ColumnChecks.Dense(_scratch).CopyTo(StageRow(position));
     }
 
     /// <summary>
-    /// The batch's <paramref name="count"/> rows as one tensor <c>[count, …]</c> (Byte or Float32), created in the
+    /// The batch's <paramref name="count"/> filled rows as one tensor <c>[count, …]</c> (Byte or Float32), created in the
     /// caller's dispose scope. It may share memory with the source's tensors or the staging array, so it is valid only
     /// during the computation and must not be modified.
     /// </summary>
