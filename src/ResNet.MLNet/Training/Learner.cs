@@ -17,13 +17,13 @@ internal sealed class Learner : IDisposable
     private EpochTable? _table;
 
     public Learner(nn.Module<Tensor, Tensor> model, Device device, int batchSize, double weightDecay,
-        HalfPrecisionCopy? halfPrecision, TextWriter output, bool progressBar, bool channelsLast)
+        HalfPrecisionCopy? halfPrecision, TextWriter output, bool progressBar, LayoutTuner layout)
     {
         Model = model;
         Device = device;
         _batchSize = batchSize;
         Half = halfPrecision;
-        ChannelsLast = channelsLast;
+        Layout = layout;
         _output = output;
         _progressBar = progressBar;
         Optimizer = new FastaiAdam(FastaiAdam.Groups(model), weightDecay: weightDecay);
@@ -37,8 +37,11 @@ internal sealed class Learner : IDisposable
     public FastaiAdam Optimizer { get; }
     public HalfPrecisionCopy? Half { get; }
 
-    /// <summary>Whether batches go to the network in channels-last (NHWC) layout (see <see cref="MemoryFormat"/>).</summary>
-    public bool ChannelsLast { get; }
+    /// <summary>The memory layout of batches (channels-last or not; see <see cref="MemoryFormat"/>), fixed or tuned on the first steps.</summary>
+    public LayoutTuner Layout { get; }
+
+    /// <summary>Whether batches go to the network in channels-last (NHWC) layout (while tuning: not yet).</summary>
+    public bool ChannelsLast => Layout.ChannelsLast;
     public SmoothedLoss Smoothed { get; private set; } = new();
     public List<EpochMetrics> History { get; } = [];
 
@@ -51,10 +54,13 @@ internal sealed class Learner : IDisposable
     private nn.Module<Tensor, Tensor> Working => Half?.Working ?? Model;
 
     /// <summary>One training step; returns the batch's (unscaled) loss. Throws <see cref="TrainingDivergedException"/> on NaN/Inf.</summary>
-    public double TrainBatch(ImageBatch batch, double lr, double momentum, int epoch, int batchIndex)
+    public double TrainBatch(ImageBatch batch, double lr, double momentum, int epoch, int batchIndex) =>
+        Layout.Step(channelsLast => TrainBatch(batch, lr, momentum, epoch, batchIndex, channelsLast));
+
+    private double TrainBatch(ImageBatch batch, double lr, double momentum, int epoch, int batchIndex, bool channelsLast)
     {
         using var scope = torch.NewDisposeScope();
-        var x = Input(batch.Features);
+        var x = Input(batch.Features, channelsLast);
         var y = batch.Labels.to(Device);
         Tensor logits = Half is null ? Model.forward(x) : Half.Forward(x);
         var loss = nn.functional.cross_entropy(logits, y);
@@ -74,11 +80,11 @@ internal sealed class Learner : IDisposable
         return value;
     }
 
-    /// <summary>The batch's images on the device, channels-last when <see cref="ChannelsLast"/> is set (the half-precision copy keeps the layout).</summary>
-    private Tensor Input(Tensor features)
+    /// <summary>The batch's images on the device, channels-last if asked (the half-precision copy keeps the layout).</summary>
+    private Tensor Input(Tensor features, bool channelsLast)
     {
         var x = features.to(Device);
-        return ChannelsLast ? MemoryFormat.ToChannelsLast(x) : x;
+        return channelsLast ? MemoryFormat.ToChannelsLast(x) : x;
     }
 
     /// <summary>fit_one_cycle from <paramref name="startEpoch"/> (non-zero when resuming) to <paramref name="epochs"/>.</summary>
@@ -141,7 +147,7 @@ internal sealed class Learner : IDisposable
             using (batch)
             using (var scope = torch.NewDisposeScope())
             {
-                var logits = model.forward(Input(batch.Features));
+                var logits = model.forward(Input(batch.Features, ChannelsLast));
                 var y = batch.Labels.to(Device);
                 lossSum += nn.functional.cross_entropy(logits, y, reduction: nn.Reduction.Sum).item<float>();
                 correct += logits.argmax(1).eq(y).sum().item<long>();

@@ -14,31 +14,22 @@ namespace ResNet.MLNet.Training;
 internal static class MemoryFormat
 {
     /// <summary>
-    /// Pixels per channel of a batch (batch × height × width) above which the automatic setting turns channels-last on.
-    /// Measured training steps on 2 cores, NCHW → NHWC: at 32 × 64² SimpleCnn 17.4 → 19.3 ms and ResNet18Chapter 296 →
-    /// 353 ms (slower); at 64 × 64² 30.0 → 25.1 and 401 → 423 ms; at 32 × 96² 26.0 → 22.2 and 412 → 417 ms; at 128 × 64²
-    /// 57 → 39 and 808 → 694 ms; at 32 × 128² 50 → 37 and 683 → 599 ms (faster).
+    /// The layout policy for <paramref name="model"/> on <paramref name="device"/>: <c>Options.ChannelsLast</c> false →
+    /// never; true → always (refused with an error for a network with a convolution libtorch cannot run channels-last,
+    /// see <see cref="UnsafeConvolution"/>, instead of a crash); null (automatic) → on the CPU, timed on the first training
+    /// steps (<see cref="LayoutTuner"/>), except for such networks; on CUDA off (not measured there).
     /// </summary>
-    public const long AutomaticMinimumBatchPixels = 262_144;
-
-    /// <summary>
-    /// The effective <c>Options.ChannelsLast</c> for <paramref name="model"/> on <paramref name="device"/> with batches of
-    /// <paramref name="batchPixels"/> pixels per channel. Automatic (null): on for the CPU when batches are large enough
-    /// to gain (<see cref="AutomaticMinimumBatchPixels"/>) and the network has no convolution libtorch cannot run
-    /// channels-last (<see cref="UnsafeConvolution"/>); off for CUDA (not measured there). An explicit true with such a
-    /// convolution is refused with an error instead of a crash.
-    /// </summary>
-    public static bool Resolve(bool? channelsLast, Device device, nn.Module model, long batchPixels)
+    public static LayoutTuner Resolve(bool? channelsLast, Device device, nn.Module model, TextWriter log)
     {
-        if (channelsLast == false) return false;
-        if (device.type != DeviceType.CPU) return channelsLast == true;
+        if (channelsLast == false) return LayoutTuner.Fixed(false);
+        if (device.type != DeviceType.CPU) return LayoutTuner.Fixed(channelsLast == true);
         string? unsafeConvolution = get_num_threads() > 1 ? UnsafeConvolution(model) : null;
-        if (unsafeConvolution is null) return channelsLast == true || batchPixels > AutomaticMinimumBatchPixels;
+        if (unsafeConvolution is null) return channelsLast == true ? LayoutTuner.Fixed(true) : LayoutTuner.Tuning(log);
         if (channelsLast == true)
             throw new ArgumentException($"Options.ChannelsLast = true cannot be used with this network on the CPU: its {unsafeConvolution} " +
                 "crashes libtorch 2.10's oneDNN (SIGFPE) on channels-last input with more than one thread. Leave ChannelsLast unset " +
                 "(automatic: off for this network) or set it to false.");
-        return false;
+        return LayoutTuner.Fixed(false);
     }
 
     /// <summary>

@@ -91,7 +91,7 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
             else if (o.MixedPrecision)
                 log.WriteLine("MixedPrecision: training in fp32 on the CPU (a bf16 copy was not faster than fp32 for these models in our CPU measurements).");
             bool bar = o.ShowProgressBar && ProgressBar.IsTerminal(log);
-            var learner = new Learner(model, device, o.BatchSize, o.WeightDecay, half, log, bar, MemoryFormat.Resolve(o.ChannelsLast, device, model, (long)o.BatchSize * train.ImageShape[1] * train.ImageShape[2])) { AfterBatch = o.AfterBatch };
+            var learner = new Learner(model, device, o.BatchSize, o.WeightDecay, half, log, bar, MemoryFormat.Resolve(o.ChannelsLast, device, model, log)) { AfterBatch = o.AfterBatch };
             return new TrainingRun(learner, train, valid, seed, batchesPerEpoch, classNames, log, device);
         }
         catch

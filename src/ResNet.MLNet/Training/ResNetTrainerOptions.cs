@@ -61,10 +61,10 @@ public sealed partial class ResNetTrainer
         /// Feed image batches to the network in channels-last (NHWC) memory layout: training, validation, the LR finder and
         /// the fitted model's batch <c>Transform</c> (single-row PredictionEngine calls stay NCHW). Results are unchanged up
         /// to float rounding; on the CPU libtorch's oneDNN convolutions run faster on NHWC data (about 1.2× per training
-        /// step in our measurements). Null (default): on for the CPU when a batch holds more than 262,144 pixels per channel
-        /// (e.g. 128 images of 128 px; smaller batches ran slower in NHWC), off for CUDA (not measured there), and off for
-        /// networks with 1×1 convolutions of 1024+ channels (e.g. ResNet50Chapter), which libtorch 2.10 cannot run
-        /// channels-last on several CPU threads (true is refused for them with a clear error).
+        /// step in our measurements, but slower for some networks and small batches). Null (default): on the CPU the first
+        /// training steps are timed in both layouts and the faster is kept (the choice is logged); off for CUDA (not measured
+        /// there) and for networks with 1×1 convolutions of 1024+ channels (e.g. ResNet50Chapter), which libtorch 2.10
+        /// cannot run channels-last on several CPU threads (true is refused for them with a clear error).
         /// </summary>
         public bool? ChannelsLast { get; set; }
 

@@ -30,16 +30,20 @@ public sealed class RawStepRunner : IDisposable
         _model = architecture.Create(classes);
         _model.train();
         _learner = new Learner(_model, CPU, batch, weightDecay: 0.01, halfPrecision: null, TextWriter.Null, progressBar: false,
-            channelsLast: MemoryFormat.Resolve(null, CPU, _model, (long)batch * size * size));
+            MemoryFormat.Resolve(null, CPU, _model, TextWriter.Null));
         _x = randn(batch, 3, size, size);
         _y = randint(0, classes, new long[] { batch });
         _batch = new ImageBatch(_x, _y);
         Steps = 1;
         Run();   // first step: allocations, oneDNN primitive creation
+        while (_learner.Layout.IsTuning) Run();   // the trainer's layout choice, timed on its first steps
         double one = Run().WallSeconds;
         Steps = Math.Clamp((int)Math.Ceiling(RunSeconds / one), 2, 32);
         BatchSize = batch;
     }
+
+    /// <summary>The memory layout the trainer chose for this model and batch.</summary>
+    public bool ChannelsLast => _learner.ChannelsLast;
 
     /// <summary>Steps per run.</summary>
     public int Steps { get; private set; }

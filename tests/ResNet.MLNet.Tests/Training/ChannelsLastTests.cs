@@ -36,16 +36,46 @@ public class ChannelsLastTests
     }
 
     [Fact]
-    public void AutomaticSettingIsOnForLargeCpuBatchesOnly()
+    public void AutomaticSettingIsTunedOnTheCpuOnly()
     {
         using var model = Architectures.SimpleCnn.Create(3);
-        long large = 128L * 128 * 128, small = 32L * 64 * 64;
-        Assert.True(MemoryFormat.Resolve(null, CPU, model, large));
-        Assert.False(MemoryFormat.Resolve(null, CPU, model, small));
-        Assert.True(MemoryFormat.Resolve(true, CPU, model, small));
-        Assert.False(MemoryFormat.Resolve(null, new Device(DeviceType.CUDA, 0), model, large));
-        Assert.False(MemoryFormat.Resolve(false, CPU, model, large));
-        Assert.True(MemoryFormat.Resolve(true, new Device(DeviceType.CUDA, 0), model, small));
+        Assert.True(MemoryFormat.Resolve(null, CPU, model, TextWriter.Null).IsTuning);
+        var forced = MemoryFormat.Resolve(true, CPU, model, TextWriter.Null);
+        Assert.False(forced.IsTuning);
+        Assert.True(forced.ChannelsLast);
+        Assert.False(MemoryFormat.Resolve(false, CPU, model, TextWriter.Null).ChannelsLast);
+        var cuda = MemoryFormat.Resolve(null, new Device(DeviceType.CUDA, 0), model, TextWriter.Null);
+        Assert.False(cuda.IsTuning || cuda.ChannelsLast);
+        Assert.True(MemoryFormat.Resolve(true, new Device(DeviceType.CUDA, 0), model, TextWriter.Null).ChannelsLast);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void TheTunerAlternatesLayoutsThenKeepsTheFasterOne(bool channelsLastFaster)
+    {
+        var log = new StringWriter();
+        var tuner = LayoutTuner.Tuning(log);
+        var layouts = new List<bool>();
+        for (int i = 0; i < LayoutTuner.TuningSteps; i++)
+        {
+            bool layout = tuner.NextStep();
+            layouts.Add(layout);
+            Assert.True(tuner.IsTuning);
+            Assert.False(tuner.ChannelsLast);
+            // The first step of each layout is a slow warm-up that must not decide.
+            double seconds = i < 2 ? 10 : layout == channelsLastFaster ? 0.03 : 0.05;
+            tuner.Record(layout, seconds);
+        }
+
+        Assert.Equal(Enumerable.Range(0, LayoutTuner.TuningSteps).Select(i => i % 2 == 1), layouts);
+        Assert.False(tuner.IsTuning);
+        Assert.Equal(channelsLastFaster, tuner.ChannelsLast);
+        Assert.Equal(channelsLastFaster, tuner.NextStep());
+        Assert.Contains(channelsLastFaster ? "channels-last" : "NCHW", log.ToString());
+        Assert.Equal(42, tuner.Step(cl => { Assert.Equal(channelsLastFaster, cl); return 42; }));
+        Assert.True(LayoutTuner.Fixed(true).NextStep());
+        Assert.False(LayoutTuner.Fixed(false).IsTuning);
     }
 
     [Fact]
@@ -57,8 +87,9 @@ public class ChannelsLastTests
             set_num_threads(2);
             using var wide = nn.Sequential(("stem", nn.Conv2d(3, 1024, 3)), ("reduce", nn.Conv2d(1024, 512, 1)));
             Assert.Equal("1×1 convolution 'reduce' (1024 → 512 channels)", MemoryFormat.UnsafeConvolution(wide));
-            Assert.False(MemoryFormat.Resolve(null, CPU, wide, 1L << 22));
-            var error = Assert.Throws<ArgumentException>(() => MemoryFormat.Resolve(true, CPU, wide, 1L << 22));
+            var automatic = MemoryFormat.Resolve(null, CPU, wide, TextWriter.Null);
+            Assert.False(automatic.IsTuning || automatic.ChannelsLast);
+            var error = Assert.Throws<ArgumentException>(() => MemoryFormat.Resolve(true, CPU, wide, TextWriter.Null));
             Assert.Contains("'reduce' (1024 → 512 channels)", error.Message);
             Assert.Contains("ChannelsLast", error.Message);
             using var square = nn.Sequential(("same", nn.Conv2d(1024, 1024, 1)), ("narrow", nn.Conv2d(1024, 512, 3)));
@@ -86,7 +117,7 @@ public class ChannelsLastTests
             manual_seed(2);
             using var model = Architectures.SimpleCnn.Create(4);
             model.train();
-            using var learner = new Learner(model, CPU, 8, 0.01, null, TextWriter.Null, progressBar: false, channelsLast);
+            using var learner = new Learner(model, CPU, 8, 0.01, null, TextWriter.Null, progressBar: false, LayoutTuner.Fixed(channelsLast));
             var batch = new ImageBatch(x, labels);
             var losses = Enumerable.Range(0, 3).Select(i => learner.TrainBatch(batch, 1e-2, 0.9, 0, i)).ToArray();
             Assert.All(model.parameters(), p => Assert.True(p.is_contiguous()));
