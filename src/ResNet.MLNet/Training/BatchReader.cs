@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Collections.Concurrent;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -102,96 +103,34 @@ internal sealed class BatchReader : IDisposable
     public static int ShufflePoolRows(TrainingData data, int batchSize) =>
         (int)Math.Clamp(ShufflePoolBytes / (4L * data.RowSize), batchSize, 100_000);
 
+    /// <summary>
+    /// The pass's batches: straight from the cursor (rows of the upstream batch tensors when it serves them, else every
+    /// row's pixels copied once), or through the shuffle pool when the view cannot shuffle itself.
+    /// </summary>
     private static IEnumerable<ImageBatch> Read(TrainingData data, int batchSize, Random? random, bool dropLast,
         CancellationToken token, Action<long> progress)
     {
         using var rows = new RowReader(data, random, progress);
-        bool shufflePool = random is not null && !data.View.CanShuffle;
-        var batches = shufflePool
-            ? CopiedBatches(ShufflePool(rows.Rows(token).Select(_ => (rows.CopyPixels(), rows.Label)), ShufflePoolRows(data, batchSize), random!),
-                data, batchSize, dropLast)
-            : DirectBatches(rows, data, batchSize, dropLast, token);
-        foreach (var batch in batches) yield return batch;
-    }
-
-    /// <summary>
-    /// Batches straight from the cursor: rows of the upstream batch tensors when the cursor serves them (no copy when
-    /// the upstream batches line up with these), else every row's pixels copied once into the batch.
-    /// </summary>
-    private static IEnumerable<ImageBatch> DirectBatches(RowReader rows, TrainingData data, int batchSize, bool dropLast, CancellationToken token)
-    {
-        using var gathered = new TensorRows();
-        float[]? features = null;
-        var labels = new long[batchSize];
-        int n = 0;
-        foreach (var _ in rows.Rows(token))
+        using var batch = new BatchAssembler(data, batchSize);
+        if (random is not null && !data.View.CanShuffle)
         {
-            if (rows.TryAddTensorRow(gathered)) { }
-            else
+            var pooled = ShufflePool(rows.Rows(token).Select(_ => (Pixels: rows.CopyPixels(), rows.Label)), ShufflePoolRows(data, batchSize), random);
+            foreach (var (pixels, label) in pooled)
             {
-                if (gathered.Count > 0) throw new InvalidOperationException($"Column '{data.Features.Name}' switched between tensor and row values.");
-                features ??= new float[(long)batchSize * data.RowSize];
-                rows.Pixels.GetValues().CopyTo(features.AsSpan(n * data.RowSize, data.RowSize));
-            }
-            labels[n++] = rows.Label;
-            if (n == batchSize)
-            {
-                yield return Finish(gathered, ref features, labels, n, data.ImageShape);
-                labels = new long[batchSize];
-                n = 0;
+                batch.AddPixels(pixels.GetValues(), label);
+                if (batch.IsFull) yield return batch.Take();
             }
         }
-        if (n > 0 && !dropLast)
-            yield return Finish(gathered, ref features, labels, n, data.ImageShape);
-    }
-
-    private static ImageBatch Finish(TensorRows gathered, ref float[]? features, long[] labels, int n, int[] shape)
-    {
-        if (n < labels.Length) Array.Resize(ref labels, n);
-        var y = torch.tensor(labels, [n]);
-        if (gathered.Count > 0)
+        else
         {
-            var x = gathered.Build();
-            gathered.Clear();
-            return new ImageBatch(x, y);
-        }
-        var batch = ToBatch(features!, n, shape);
-        features = null;
-        return new ImageBatch(batch, y);
-    }
-
-    private static IEnumerable<ImageBatch> CopiedBatches(IEnumerable<(VBuffer<float> Pixels, long Label)> rows, TrainingData data, int batchSize, bool dropLast)
-    {
-        int rowSize = data.RowSize;
-        float[]? features = null;
-        long[]? labels = null;
-        int n = 0;
-        foreach (var (pixels, label) in rows)
-        {
-            features ??= new float[(long)batchSize * rowSize];
-            labels ??= new long[batchSize];
-            pixels.GetValues().CopyTo(features.AsSpan(n * rowSize, rowSize));
-            labels[n++] = label;
-            if (n == batchSize)
+            foreach (var _ in rows.Rows(token))
             {
-                yield return new ImageBatch(ToBatch(features, n, data.ImageShape), torch.tensor(labels, [n]));
-                features = null;
-                labels = null;
-                n = 0;
+                if (rows.TryGetTensorRow(out var tensor, out int row)) batch.AddTensorRow(tensor, row, rows.Label);
+                else batch.AddPixels(rows.ReadPixels().GetValues(), rows.Label);
+                if (batch.IsFull) yield return batch.Take();
             }
         }
-        if (n > 0 && !dropLast)
-        {
-            Array.Resize(ref labels, n);
-            yield return new ImageBatch(ToBatch(features!, n, data.ImageShape), torch.tensor(labels, [n]));
-        }
-    }
-
-    private static torch.Tensor ToBatch(float[] features, int n, int[] shape)
-    {
-        if (n * shape[0] * shape[1] * shape[2] < features.Length) Array.Resize(ref features, n * shape[0] * shape[1] * shape[2]);
-        // torch.tensor over a managed array pins it and shares its memory: one copy per row, none per batch.
-        return torch.tensor(features, [n, shape[0], shape[1], shape[2]]);
+        if (batch.Count > 0 && !dropLast) yield return batch.Take();
     }
 
     /// <summary>
@@ -228,9 +167,6 @@ internal sealed class BatchReader : IDisposable
         /// <summary>The current row's zero-based label.</summary>
         public long Label { get; private set; }
 
-        /// <summary>The current row's pixels read through the getter (valid until the next row; see <see cref="TryAddTensorRow"/>).</summary>
-        public VBuffer<float> Pixels => _pixels;
-
         /// <summary>Moves through the kept rows of the pass (split filter applied, label validated).</summary>
         public IEnumerable<long> Rows(CancellationToken token)
         {
@@ -254,30 +190,30 @@ internal sealed class BatchReader : IDisposable
             }
         }
 
-        /// <summary>Adds the current row as a row of the upstream batch tensor when the cursor serves one; else reads <see cref="Pixels"/> and returns false.</summary>
-        public bool TryAddTensorRow(TensorRows rows)
+        /// <summary>The current row as a row of the upstream batch tensor, when the cursor serves one.</summary>
+        public bool TryGetTensorRow([NotNullWhen(true)] out torch.Tensor? batch, out int index)
         {
-            if (_tensors is not null && _tensors.TryGetBatchTensor(_data.Features, out var batch, out int index))
+            if (_tensors is null || !_tensors.TryGetBatchTensor(_data.Features, out batch, out index))
             {
-                if (batch.NumberOfElements / batch.shape[0] != _data.RowSize)
-                    throw new InvalidDataException($"feature column '{_data.Features.Name}' holds {batch.NumberOfElements / batch.shape[0]} values at row {_row}; expected {_data.RowSize}.");
-                rows.Add(batch, index);
-                return true;
+                batch = null;
+                index = -1;
+                return false;
             }
-            ReadPixels();
-            return false;
+            if (batch.NumberOfElements / batch.shape[0] != _data.RowSize)
+                throw new InvalidDataException($"feature column '{_data.Features.Name}' holds {batch.NumberOfElements / batch.shape[0]} values at row {_row}; expected {_data.RowSize}.");
+            return true;
         }
 
         /// <summary>A copy of the current row's pixels with its own storage (rows kept beyond the cursor's next move).</summary>
         public VBuffer<float> CopyPixels()
         {
-            ReadPixels();
             var copy = default(VBuffer<float>);
-            _pixels.CopyTo(ref copy);
+            ReadPixels().CopyTo(ref copy);
             return copy;
         }
 
-        private void ReadPixels()
+        /// <summary>The current row's pixels through the getter, dense (valid until the next row).</summary>
+        public VBuffer<float> ReadPixels()
         {
             _featureGetter(ref _pixels);
             if (_pixels.Length != _data.RowSize)
@@ -288,6 +224,7 @@ internal sealed class BatchReader : IDisposable
                 _pixels.CopyToDense(ref dense);
                 _pixels = dense;
             }
+            return _pixels;
         }
 
         public void Dispose() => _cursor.Dispose();
