@@ -3,6 +3,7 @@
 // Run: dotnet run -c Release --project examples/Chapter14 -- [--data synthetic|imagenette2-160|…] (see ChapterSettings).
 using Chapter14;
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using ResNet.MLNet;
 using ResNet.MLNet.Data;
 using ResNet.MLNet.Modules;
@@ -33,7 +34,8 @@ Console.WriteLine($"{data.Classes.Count} classes: {string.Join(", ", data.Classe
 
 // def get_data(url, presize, resize): item_tfms=Resize(presize), batch_tfms=[*aug_transforms(min_scale=0.5, size=resize),
 //                                      Normalize.from_stats(*imagenet_stats)]
-IEstimator<ITransformer> GetData(int presize, int size) =>
+// An EstimatorChain, not an IEstimator<ITransformer>: the trainer appended to it must see its cache checkpoint.
+EstimatorChain<NormalizeImagesTransformer> GetData(int presize, int size) =>
     ml.Transforms.Conversion.MapValueToKey("Label")
         .Append(ml.Transforms.LoadImageFiles("Image", "ImagePath"))
         .Append(ml.Transforms.PresizeImages("Image", presize, ResizeMethod.Crop))
@@ -63,7 +65,7 @@ var experiments = new[]
 var first = experiments.Length > 0 ? experiments[0] : null;
 if (first is not null)
 {
-    var prepared = GetData(first.Presize, first.Size).Fit(data.All).Transform(data.All);
+    var prepared = GetData(first.Presize, first.Size).Fit(data.All).Transform(data.All);   // reads one batch
     string grid = ml.Data.ShowBatch(prepared, maxN: 4, Path.Combine(settings.Output, "show_batch.png"),
         new ShowBatchOptions { NormalizedWith = ImageStats.ImageNet });
     Console.WriteLine($"show_batch: {grid}");
@@ -71,7 +73,7 @@ if (first is not null)
     // learn = get_learner(get_model()); learn.lr_find()
     if (first.Id == "A")
     {
-        var lrFind = new LearningRateFinder(TrainerOptions(first)).Find(prepared);
+        var lrFind = new LearningRateFinder(TrainerOptions(first)).Find(GetData(first.Presize, first.Size), data.All);
         string plot = Path.Combine(settings.Output, "lr_find.png");
         LearningRatePlot.SavePng(lrFind, plot);
         Console.WriteLine($"lr_find: valley {lrFind.Valley:0.##e+0}, minimum {lrFind.Minimum:0.##e+0}, steep {lrFind.Steep:0.##e+0} → {plot}");

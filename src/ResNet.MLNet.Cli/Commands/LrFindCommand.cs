@@ -20,8 +20,7 @@ public static class LrFindCommand
         command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, async writer =>
         {
             var run = await setup.ResolveAsync(parseResult, writer, cancellationToken).ConfigureAwait(false);
-            var prepared = run.Preprocessing.Fit(run.Data.All).Transform(run.Data.All);
-            var result = new LearningRateFinder(run.Trainer).Find(prepared);
+            var result = new LearningRateFinder(run.Trainer).Find(run.Preprocessing, run.Data.All);
             string path = Path.GetFullPath(parseResult.GetValue(output)!);
             LearningRatePlot.SavePng(result, path, parseResult.GetValue(suggestion));
             writer.WriteLine($"valley {result.Valley:0.###e+0}   minimum {result.Minimum:0.###e+0}   steep {result.Steep:0.###e+0}");

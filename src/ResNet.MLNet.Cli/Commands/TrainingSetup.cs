@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using ResNet.MLNet.Data;
 using ResNet.MLNet.Modules;
 using ResNet.MLNet.Training;
@@ -40,7 +41,15 @@ internal sealed class TrainingSetup
     }
 
     /// <summary>What the options resolve to: the data, the preprocessing pipeline and the trainer options.</summary>
-    public sealed record Resolved(MLContext ML, ImageFolder Data, IEstimator<ITransformer> Preprocessing, ResNetTrainer.Options Trainer, int Presize, int Size);
+    /// <param name="Preprocessing">
+    /// The chapter's pipeline up to the trainer as one flat chain, so that the trainer appended to it (an
+    /// <see cref="EstimatorChain{TLastTransformer}"/>'s own <c>Append</c>) reads the images from its cache checkpoint.
+    /// Appended as an <c>IEstimator&lt;ITransformer&gt;</c> it would be fitted as a single step whose checkpoint never
+    /// reaches the trainer, and every pass would decode every image again.
+    /// </param>
+    public sealed record Resolved(MLContext ML, ImageFolder Data, EstimatorChain<NormalizeImagesTransformer> Preprocessing,
+        ResNetTrainer.Options Trainer, int Presize, int Size);
+
 
     public async Task<Resolved> ResolveAsync(ParseResult parseResult, TextWriter output, CancellationToken cancellationToken)
     {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using ResNet.MLNet.Transforms;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -14,6 +15,7 @@ internal sealed class Learner : IDisposable
     private readonly bool _progressBar;
     private readonly int _batchSize;
     private bool _shuffleNoticeWritten;
+    private bool _decodeNoticeWritten;
     private EpochTable? _table;
 
     public Learner(nn.Module<Tensor, Tensor> model, Device device, int batchSize, double weightDecay,
@@ -95,6 +97,7 @@ internal sealed class Learner : IDisposable
             throw new ArgumentException($"{train.Description} hold fewer rows than one batch (Options.BatchSize = {_batchSize}); " +
                 "the last incomplete training batch is dropped, as fastai does. Lower BatchSize or add training rows.");
         long totalIterations = batchesPerEpoch * epochs;
+        using var decodes = DecodeMetrics.ObserveTrainingPasses(NoteDecodingOnTrainingPass);
         for (int epoch = startEpoch; epoch < epochs; epoch++)
         {
             cancellation.ThrowIfCancellationRequested();
@@ -183,6 +186,7 @@ internal sealed class Learner : IDisposable
         {
             Smoothed = new SmoothedLoss();
             Working.train();
+            using var decodes = DecodeMetrics.ObserveTrainingPasses(NoteDecodingOnTrainingPass);
             double best = double.PositiveInfinity;
             bool stop = false;
             for (int epoch = 0; !stop; epoch++)
@@ -234,6 +238,15 @@ internal sealed class Learner : IDisposable
         _shuffleNoticeWritten = true;
         _output.WriteLine($"note: the training data view cannot shuffle; shuffling rows through a pool of {BatchReader.ShufflePoolRows(train, _batchSize)} " +
             "(add AppendCacheCheckpoint before the trainer for a full shuffle).");
+    }
+
+    private void NoteDecodingOnTrainingPass()
+    {
+        if (_decodeNoticeWritten) return;
+        _decodeNoticeWritten = true;
+        _output.WriteLine("note: this training pass decodes the image files again: no cache lies between LoadImageFiles and the trainer, " +
+            "so every epoch decodes every image. Put AppendCacheCheckpoint after ImagesToTensor in the same EstimatorChain as the trainer " +
+            "(a chain appended as an IEstimator<ITransformer> is fitted as one step, and its checkpoints do not reach the trainer).");
     }
 
     public void Dispose()

@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using TorchSharp;
 
 namespace ResNet.MLNet.Training;
@@ -10,7 +11,7 @@ namespace ResNet.MLNet.Training;
 /// state. Uses the trainer's options (data columns, architecture, batch size, device, seed) so the suggestion fits the run.
 /// </summary>
 /// <example><code>
-/// var result = new LearningRateFinder(trainerOptions).Find(preprocessed);
+/// var result = new LearningRateFinder(trainerOptions).Find(preprocessing, data.All);   // the pipeline up to the trainer
 /// LearningRatePlot.SavePng(result, "lr_find.png");
 /// trainerOptions.MaxLearningRate = (float)result.Valley;
 /// </code></example>
@@ -38,7 +39,22 @@ public sealed class LearningRateFinder
     /// <summary>Stop once the smoothed loss exceeds 4× its best (fastai <c>stop_div</c>). Default true.</summary>
     public bool StopOnDivergence { get; set; } = true;
 
-    /// <summary>Runs the range test on the training rows of <paramref name="input"/> (validation rows are not used).</summary>
+    /// <summary>
+    /// Fits <paramref name="preprocessing"/> (the pipeline that would precede the trainer) on <paramref name="data"/> and runs
+    /// the range test on its output the way the trainer reads it: through the chain's cache checkpoints, so each image is
+    /// decoded once however many passes the test makes.
+    /// </summary>
+    public LearningRateFinderResult Find<TLastTransformer>(EstimatorChain<TLastTransformer> preprocessing, IDataView data)
+        where TLastTransformer : class, ITransformer
+    {
+        ArgumentNullException.ThrowIfNull(preprocessing);
+        ArgumentNullException.ThrowIfNull(data);
+        var rangeTest = new RangeTestEstimator(this);
+        preprocessing.Append(rangeTest).Fit(data);
+        return rangeTest.Result!;
+    }
+
+    /// <summary>Runs the range test on the training rows of an already preprocessed <paramref name="input"/> (validation rows are not used).</summary>
     public LearningRateFinderResult Find(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
@@ -48,5 +64,19 @@ public sealed class LearningRateFinder
         using var run = ResNetTrainer.Prepare(_options, input, forRangeTest: true);
         var result = run.Learner.RangeTest(run.Train, StartLearningRate, EndLearningRate, Iterations, StopOnDivergence, run.Seed, _options.CancellationToken);
         return new LearningRateFinderResult(result.LearningRates, result.Losses, Iterations);
+    }
+
+    /// <summary>The range test as the last step of a chain: ML.NET hands it the chain's output, cache checkpoints included.</summary>
+    private sealed class RangeTestEstimator(LearningRateFinder finder) : IEstimator<ITransformer>
+    {
+        public LearningRateFinderResult? Result { get; private set; }
+
+        public ITransformer Fit(IDataView input)
+        {
+            Result = finder.Find(input);
+            return new TransformerChain<ITransformer>();
+        }
+
+        public SchemaShape GetOutputSchema(SchemaShape inputSchema) => inputSchema;
     }
 }

@@ -121,6 +121,8 @@ public sealed class LoadImageFilesTransformer : ImageTransformerBase
     {
         var images = batch.Output<MLImage>(_outputColumnName);
         for (int i = 0; i < batch.Count; i++) images[i]?.Dispose();
+        if (batch.IsTraining) DecodeMetrics.DecodingOnTrainingPass();
+        DecodeMetrics.AddDecoded(batch.Count);
         if (isPath)
         {
             var paths = batch.Input<ReadOnlyMemory<char>>(_inputColumnName);

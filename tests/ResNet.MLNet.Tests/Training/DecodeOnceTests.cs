@@ -1,0 +1,138 @@
+using System.Diagnostics.Metrics;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using ResNet.MLNet.Data;
+using ResNet.MLNet.Modules;
+using ResNet.MLNet.Tests.Cli;
+using ResNet.MLNet.Tests.Data;
+using ResNet.MLNet.Training;
+using ResNet.MLNet.Transforms;
+
+namespace ResNet.MLNet.Tests.Training;
+
+/// <summary>
+/// Each image file is decoded once per Fit (the cache checkpoint serves every epoch, the validation passes and the LR
+/// finder), and once per later Transform; counted through the library's decode counter.
+/// </summary>
+public sealed class DecodeOnceTests : IDisposable
+{
+    private const int Classes = 3, TrainPerClass = 8, ValidPerClass = 3;
+    private const int TrainImages = Classes * TrainPerClass, ValidImages = Classes * ValidPerClass;
+    private readonly TempFolder _temp = new();
+    private readonly string _root;
+
+    public DecodeOnceTests() => _root = SyntheticImages.Create(_temp.Combine("data"), new SyntheticImagesOptions
+    {
+        ClassCount = Classes, TrainImagesPerClass = TrainPerClass, ValidImagesPerClass = ValidPerClass, MinSize = 36, MaxSize = 48,
+    });
+
+    public void Dispose() => _temp.Dispose();
+
+    private static EstimatorChain<NormalizeImagesTransformer> Preprocessing(MLContext ml) =>
+        ml.Transforms.Conversion.MapValueToKey("Label")
+            .Append(ml.Transforms.LoadImageFiles("Image", "ImagePath"))
+            .Append(ml.Transforms.PresizeImages("Image", size: 40, ResizeMethod.Crop))
+            .Append(ml.Transforms.ImagesToTensor("Pixels", "Image"))
+            .AppendCacheCheckpoint(ml)
+            .Append(ml.Transforms.AugmentImages("Pixels", new AugmentOptions { MinScale = 0.75f, Size = 32 }))
+            .Append(ml.Transforms.NormalizeImages("Pixels", ImageStats.ImageNet));
+
+    private static ResNetTrainer.Options TrainerOptions(TextWriter log) => new()
+    {
+        FeatureColumnName = "Pixels", ValidationColumnName = "IsValid", Architecture = Architectures.SimpleCnn,
+        Epochs = 3, MaxLearningRate = 1e-2f, BatchSize = 4, Device = "cpu", Seed = 0, Log = log,
+    };
+
+    [Fact]
+    public void TheContractPipelineWithAValidationColumnDecodesEachImageOncePerFitAndOncePerTransform()
+    {
+        var ml = new MLContext(seed: 0);
+        var data = ml.Data.LoadImageFolder(_root, validName: "val");
+        var log = new StringWriter();
+        var pipeline = Preprocessing(ml).Append(ml.MulticlassClassification.Trainers.ResNet(TrainerOptions(log)));
+        using var decoded = new DecodeCounter();
+
+        var model = pipeline.Fit(data.All);
+        Assert.Equal(3, model.LastTransformer.History.Count);
+        Assert.All(model.LastTransformer.History, m => Assert.NotNull(m.Accuracy));
+        Assert.Equal(TrainImages + ValidImages, decoded.Count);
+        Assert.DoesNotContain("decodes the image files again", log.ToString(), StringComparison.Ordinal);
+
+        ml.MulticlassClassification.Evaluate(model.Transform(data.Valid));
+        Assert.Equal(TrainImages + 2 * ValidImages, decoded.Count);
+        model.LastTransformer.Dispose();
+    }
+
+    [Fact]
+    public void TheLearningRateFinderReadsThroughTheChainsCacheAcrossPasses()
+    {
+        var ml = new MLContext(seed: 0);
+        var data = ml.Data.LoadImageFolder(_root, validName: "val");
+        using var decoded = new DecodeCounter();
+
+        // 6 training batches per pass: 20 iterations take 4 passes.
+        var result = new LearningRateFinder(TrainerOptions(TextWriter.Null)) { Iterations = 20, StopOnDivergence = false }
+            .Find(Preprocessing(ml), data.All);
+        Assert.Equal(20, result.LearningRates.Count);
+        Assert.Equal(TrainImages + ValidImages, decoded.Count);
+    }
+
+    [Fact]
+    public void ANestedChainLosesItsCheckpointAndTheTrainerSaysSo()
+    {
+        var ml = new MLContext(seed: 0);
+        var data = ml.Data.LoadImageFolder(_root, validName: "val");
+        var log = new StringWriter();
+        IEstimator<ITransformer> nested = Preprocessing(ml);   // appended as one estimator: fitted as one step
+        var pipeline = nested.Append(ml.MulticlassClassification.Trainers.ResNet(TrainerOptions(log)));
+        using var decoded = new DecodeCounter();
+
+        var model = pipeline.Fit(data.All);
+        Assert.True(decoded.Count >= 3 * TrainImages, $"{decoded.Count} decodes");
+        Assert.Single(log.ToString().Split('\n'), line => line.Contains("decodes the image files again", StringComparison.Ordinal));
+        model.OfType<ResNetTransformer>().Single().Dispose();
+    }
+
+    [Fact]
+    public async Task TheCliTrainsOnImagesDecodedOnceAndEvaluatesWithOneMorePassOverTheValidationImages()
+    {
+        using var decoded = new DecodeCounter();
+        var (code, output, error) = await CliRun.RunAsync("train", "--data", _root, "--arch", "SimpleCnn", "--epochs", "3", "--bs", "4",
+            "--size", "32", "--presize", "40", "--lr", "1e-3", "--out", _temp.Combine("run"));
+        Assert.True(code == 0, error + output);
+        Assert.Equal(TrainImages + 2 * ValidImages, decoded.Count);
+        Assert.DoesNotContain("decodes the image files again", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TheCliLearningRateFinderDecodesEachImageOnce()
+    {
+        using var decoded = new DecodeCounter();
+        var (code, output, error) = await CliRun.RunAsync("lr-find", "--data", _root, "--arch", "SimpleCnn", "--bs", "4",
+            "--size", "32", "--presize", "40", "--out", _temp.Combine("lr_find.png"));
+        Assert.True(code == 0, error + output);
+        Assert.Equal(TrainImages + ValidImages, decoded.Count);
+    }
+
+    /// <summary>Sums the library's decoded-images counter while alive.</summary>
+    private sealed class DecodeCounter : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private long _count;
+
+        public DecodeCounter()
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == DecodeMetrics.MeterName && instrument.Name == DecodeMetrics.DecodedCounterName)
+                    listener.EnableMeasurementEvents(instrument);
+            };
+            _listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref _count, value));
+            _listener.Start();
+        }
+
+        public long Count => Interlocked.Read(ref _count);
+
+        public void Dispose() => _listener.Dispose();
+    }
+}
