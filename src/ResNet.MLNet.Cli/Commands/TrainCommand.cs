@@ -77,13 +77,15 @@ public static class TrainCommand
     private static void WriteHistory(IReadOnlyList<EpochMetrics> history, string folder)
     {
         static string Number(double? value) => value?.ToString("R", CultureInfo.InvariantCulture) ?? "";
-        var csv = new List<string> { "epoch,train_loss,valid_loss,accuracy,seconds" };
+        var csv = new List<string> { "epoch,train_loss,valid_loss,accuracy,seconds,step_seconds,data_seconds,valid_seconds" };
         csv.AddRange(history.Select(h => string.Join(',', h.Epoch.ToString(CultureInfo.InvariantCulture), Number(h.TrainLoss),
-            Number(h.ValidLoss), Number(h.Accuracy), Number(h.Duration.TotalSeconds))));
+            Number(h.ValidLoss), Number(h.Accuracy), Number(h.Duration.TotalSeconds), Number(h.StepTime.TotalSeconds),
+            Number(h.DataTime.TotalSeconds), Number(h.ValidationTime.TotalSeconds))));
         File.WriteAllLines(Path.Combine(folder, "history.csv"), csv);
         File.WriteAllText(Path.Combine(folder, "history.json"), JsonSerializer.Serialize(history.Select(h => new
         {
             epoch = h.Epoch, trainLoss = h.TrainLoss, validLoss = h.ValidLoss, accuracy = h.Accuracy, seconds = h.Duration.TotalSeconds,
+            stepSeconds = h.StepTime.TotalSeconds, dataSeconds = h.DataTime.TotalSeconds, validSeconds = h.ValidationTime.TotalSeconds,
         }), new JsonSerializerOptions { WriteIndented = true }));
         TrainingHistoryPlot.SavePng(history, Path.Combine(folder, "loss.png"));
     }

@@ -6,4 +6,14 @@ namespace ResNet.MLNet.Training;
 /// <param name="ValidLoss">Mean cross-entropy over the whole validation set; null without validation data.</param>
 /// <param name="Accuracy">Accuracy over the whole validation set; null without validation data.</param>
 /// <param name="Duration">Wall-clock time of the epoch (training and validation).</param>
-public sealed record EpochMetrics(int Epoch, double TrainLoss, double? ValidLoss, double? Accuracy, TimeSpan Duration);
+public sealed record EpochMetrics(int Epoch, double TrainLoss, double? ValidLoss, double? Accuracy, TimeSpan Duration)
+{
+    /// <summary>Part of <see cref="Duration"/> spent in training steps (forward, backward, optimiser).</summary>
+    public TimeSpan StepTime { get; init; }
+
+    /// <summary>Part of <see cref="Duration"/> spent producing training batches (reading, augmenting, normalising, batching).</summary>
+    public TimeSpan DataTime { get; init; }
+
+    /// <summary>Part of <see cref="Duration"/> spent in the validation pass (its data and its forward passes).</summary>
+    public TimeSpan ValidationTime { get; init; }
+}

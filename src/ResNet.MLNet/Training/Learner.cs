@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using ResNet.MLNet.Transforms;
+using ResNet.MLNet.Transforms.Batching;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -106,14 +107,17 @@ internal sealed class Learner : IDisposable
             NoteSelfShuffle(train);
             var bar = _progressBar ? new ProgressBar(_output, $"epoch {epoch}", batchesPerEpoch) : null;
             int b = 0;
+            long stepTicks = 0, dataStart = Stopwatch.GetTimestamp();
             using (var reader = new BatchReader(train, _batchSize, EpochRandom(seed, epoch), dropLast: true, "training", cancellation, Prefetch))
             {
                 foreach (var batch in reader.Batches())
                 {
                     using (batch)
                     {
+                        long stepStart = Stopwatch.GetTimestamp();
                         double position = (double)(epoch * batchesPerEpoch + b) / totalIterations;
                         double loss = TrainBatch(batch, schedule.LearningRate(position), schedule.Momentum(position), epoch, b);
+                        stepTicks += Stopwatch.GetTimestamp() - stepStart;
                         Smoothed.Add(loss);
                         AfterBatch?.Invoke(epoch, b, loss);
                         b++;
@@ -122,12 +126,20 @@ internal sealed class Learner : IDisposable
                     cancellation.ThrowIfCancellationRequested();
                 }
             }
+            var trainingTime = Stopwatch.GetElapsedTime(dataStart);
             bar?.Clear();
             Half?.SyncBuffersToMaster();
             double? validLoss = null, accuracy = null;
+            long validStart = Stopwatch.GetTimestamp();
             if (valid is not null)
                 (validLoss, accuracy) = Validate(valid, cancellation);
-            var metrics = new EpochMetrics(epoch, Smoothed.Value, validLoss, accuracy, clock.Elapsed);
+            var stepTime = Stopwatch.GetElapsedTime(0, stepTicks);
+            var metrics = new EpochMetrics(epoch, Smoothed.Value, validLoss, accuracy, clock.Elapsed)
+            {
+                StepTime = stepTime,
+                DataTime = trainingTime - stepTime,
+                ValidationTime = valid is null ? TimeSpan.Zero : Stopwatch.GetElapsedTime(validStart),
+            };
             History.Add(metrics);
             Table.Write(metrics);
             onEpoch(metrics);
@@ -144,7 +156,8 @@ internal sealed class Learner : IDisposable
         double lossSum = 0;
         long correct = 0, count = 0;
         using var noGrad = torch.no_grad();
-        using var reader = new BatchReader(valid, _batchSize, random: null, dropLast: false, "validation", cancellation, Prefetch);
+        // Deterministic values computed in batches by the batched transforms, as on training passes (not row by row).
+        using var reader = new BatchReader(valid, _batchSize, BatchedScoringPass.Create(), dropLast: false, "validation", cancellation, Prefetch);
         foreach (var batch in reader.Batches())
         {
             using (batch)

@@ -90,6 +90,6 @@ public sealed class AugmentImagesTransformer : ImageTransformerBase
                     augmenter.Augment(batch.InputTensor(_inputColumnName), batch.Random, batch.ComputedRows, batch.BatchRows));
             },
             _options.BatchSize, tensorDependencies: [_inputColumnName]);
-        return new PassSwitchDataView(scoring, training);
+        return new PassSwitchDataView(scoring, training, batchedScoring: true);
     }
 }

@@ -83,7 +83,7 @@ public sealed class NormalizeImagesTransformer : ImageTransformerBase
         var outputType = new VectorDataViewType(NumberDataViewType.Single, 3, _height, _width);
         var training = new BatchedDataView(input, [new BatchOutputColumn(_outputColumnName, outputType, IsTensor: true)], [],
             Normalize, NormalizeBatch, tensorDependencies: [_inputColumnName]);
-        return new PassSwitchDataView(Scoring!.Transform(input), training);
+        return new PassSwitchDataView(Scoring!.Transform(input), training, batchedScoring: true);
     }
 
     /// <summary>(x / range − mean) / std for a whole batch, as one fused multiply-add: x · scale + shift per channel.</summary>

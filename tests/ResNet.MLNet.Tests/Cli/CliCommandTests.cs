@@ -43,7 +43,7 @@ public sealed class CliCommandTests(CliCommandTests.TrainedRun run) : IClassFixt
             Assert.True(new FileInfo(Path.Combine(run.OutputFolder, file)).Length > 0, $"{file} missing or empty");
 
         string[] csv = File.ReadAllLines(Path.Combine(run.OutputFolder, "history.csv"));
-        Assert.Equal("epoch,train_loss,valid_loss,accuracy,seconds", csv[0]);
+        Assert.Equal("epoch,train_loss,valid_loss,accuracy,seconds,step_seconds,data_seconds,valid_seconds", csv[0]);
         Assert.Equal(2, csv.Length);
         using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(run.OutputFolder, "metrics.json")));
         double accuracy = metrics.RootElement.GetProperty("accuracy").GetDouble();
