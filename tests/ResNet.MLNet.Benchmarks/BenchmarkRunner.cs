@@ -13,7 +13,7 @@ namespace ResNet.MLNet.Benchmarks;
 
 /// <summary>
 /// Runs the benchmark sections in one process and writes <c>results.md</c> and <c>results.json</c>.
-/// Usage: <c>dotnet run -c Release -- [--filter text] [--quick] [--all-models] [--no-pytorch] [--bdn] [--out dir]</c>.
+/// Usage: <c>dotnet run -c Release -- [--filter text] [--quick] [--all-models] [--no-pytorch] [--real-size-scale x] [--real-size-epochs n] [--bdn] [--out dir]</c>.
 /// A case runs when its "section case" name contains the filter text (e.g. <c>--filter SimpleCnn</c>, <c>--filter scoring</c>).
 /// </summary>
 public static class BenchmarkRunner
@@ -44,12 +44,13 @@ public static class BenchmarkRunner
         {
             ["date"] = DateTime.UtcNow.ToString("u"),
             ["machine"] = $"{Environment.ProcessorCount} logical cores, {Environment.OSVersion}",
+            ["cpu"] = CpuInfo.Describe(),
             ["torch threads"] = torch.get_num_threads().ToString(),
             ["glibc allocator tuning"] = NativeMemoryTuning.IsApplied.ToString(),
             ["mode"] = quick ? "quick" : "full",
             ["load average at start"] = LoadAverage(),
         };
-        Console.WriteLine($"ResNet.MLNet benchmarks ({environment["mode"]}); torch threads {environment["torch threads"]}; " +
+        Console.WriteLine($"ResNet.MLNet benchmarks ({environment["mode"]}) on {environment["cpu"]}; torch threads {environment["torch threads"]}; " +
             $"allocator tuning {environment["glibc allocator tuning"]}; load average {environment["load average at start"]}");
 
         var table = new ResultTable();
@@ -101,6 +102,19 @@ public static class BenchmarkRunner
         {
             Scoring.Run(table, fitted, output, quick);
             fitted.Trainer.Dispose();
+        }
+
+        // (6) the CLI's train job end to end on an Imagenette-sized folder, paired with the same recipe in PyTorch.
+        var realSize = PipelineModels.Where(a => Selected($"{RealSizeEndToEnd.Section} {a.Name}")).ToArray();
+        if (realSize.Length > 0)
+        {
+            double scale = double.Parse(Value(args, "--real-size-scale") ?? (quick ? "0.25" : "1"), System.Globalization.CultureInfo.InvariantCulture);
+            int realSizeEpochs = int.Parse(Value(args, "--real-size-epochs") ?? "3", System.Globalization.CultureInfo.InvariantCulture);
+            string folder = RealSizeEndToEnd.Dataset(output, scale);
+            environment["real-size folder"] = $"{folder} (scale {scale})";
+            using var reference = args.Contains("--no-pytorch") ? null : PyTorchReference.TryStart(torch.get_num_threads());
+            foreach (var architecture in realSize)
+                RealSizeEndToEnd.Run(table, architecture, folder, realSizeEpochs, rounds: quick ? 1 : 2, output, reference);
         }
 
         environment["load average at end"] = LoadAverage();

@@ -70,6 +70,38 @@ public sealed class PyTorchReference : IDisposable
         return json.RootElement.GetProperty("seconds").GetDouble();
     }
 
+    /// <summary>
+    /// Runs the recipe end to end in PyTorch (<c>e2e</c> command: decode once, per-batch augmentation, one-cycle AdamW,
+    /// validation every epoch) on an image folder and returns its timings and metrics.
+    /// </summary>
+    public EndToEndJob RunEndToEnd(string folder, string model, int presize, int size, int batch, int epochs, string maxLearningRate, string format, int seed)
+    {
+        _process.StandardInput.WriteLine($"e2e {folder} {model} {presize} {size} {batch} {epochs} {maxLearningRate} {format} {seed}");
+        _process.StandardInput.Flush();
+        var epochTimes = new List<EndToEndJob.Epoch>();
+        int train = 0, valid = 0;
+        string chosen = format;
+        while (true)
+        {
+            string line = _process.StandardOutput.ReadLine()
+                ?? throw new InvalidOperationException($"The PyTorch reference stopped: {_stderr.Result.Trim()}");
+            using var json = JsonDocument.Parse(line);
+            var e = json.RootElement;
+            if (e.TryGetProperty("decode_seconds", out _))
+            {
+                train = e.GetProperty("train_images").GetInt32() / batch * batch;
+                valid = e.GetProperty("valid_images").GetInt32();
+                chosen = e.GetProperty("format").GetString() ?? format;
+            }
+            else if (e.TryGetProperty("epoch", out _))
+                epochTimes.Add(new EndToEndJob.Epoch(e.GetProperty("seconds").GetDouble(), e.GetProperty("data_seconds").GetDouble(),
+                    e.GetProperty("step_seconds").GetDouble(), e.GetProperty("valid_seconds").GetDouble(),
+                    e.GetProperty("valid_loss").GetDouble(), e.GetProperty("accuracy").GetDouble()));
+            else if (e.TryGetProperty("done", out _))
+                return new EndToEndJob(e.GetProperty("total_seconds").GetDouble(), epochTimes, train, valid, chosen);
+        }
+    }
+
     public void Dispose()
     {
         _process.StandardInput.Close();
