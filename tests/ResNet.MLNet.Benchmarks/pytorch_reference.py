@@ -121,173 +121,200 @@ class Case:
         return time.perf_counter() - start
 
 
-IMAGENET_MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
-IMAGENET_STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
-
-
 def load_folder(root, presize, threads):
-    """Every image of root/train and root/val decoded once: Resize(presize) = shorter side to presize, centre crop."""
+    """Every image of root/train and root/val decoded once, as fastai's Resize(presize, method='crop') with the crop
+    centred: the centred square of side min(w, h), resized (bilinear) to presize. Returns per split an [N, p, p, 3]
+    uint8 cache (PIL's row layout; its permute(0, 3, 1, 2) is the [N, 3, p, p] channels-last view) and the labels."""
+    import numpy as np
     from PIL import Image
 
-    classes = sorted(os.listdir(os.path.join(root, "train")))
-
-    def items(split):
-        return [(os.path.join(root, split, c, f), i) for i, c in enumerate(classes)
-                for f in sorted(os.listdir(os.path.join(root, split, c)))]
-
-    def decode(path):
-        with Image.open(path) as im:
-            im = im.convert("RGB")
-            w, h = im.size
-            scale = presize / min(w, h)
-            im = im.resize((max(presize, round(w * scale)), max(presize, round(h * scale))), Image.BILINEAR)
-            left, top = (im.size[0] - presize) // 2, (im.size[1] - presize) // 2
-            im = im.crop((left, top, left + presize, top + presize))
-            return torch.frombuffer(bytearray(im.tobytes()), dtype=torch.uint8).view(presize, presize, 3).permute(2, 0, 1)
+    classes = sorted(d.name for d in os.scandir(os.path.join(root, "train")) if d.is_dir())
 
     def cache(split):
-        listed = items(split)
+        listed = [(os.path.join(root, split, c, f), i) for i, c in enumerate(classes)
+                  if os.path.isdir(os.path.join(root, split, c)) for f in sorted(os.listdir(os.path.join(root, split, c)))]
+        images = torch.empty(len(listed), presize, presize, 3, dtype=torch.uint8)
+
+        def decode(i):  # PIL releases the GIL while decoding and resampling
+            with Image.open(listed[i][0]) as im:
+                w, h = im.size
+                side = min(w, h)
+                box = ((w - side) // 2, (h - side) // 2, (w - side) // 2 + side, (h - side) // 2 + side)
+                im = (im if im.mode == "RGB" else im.convert("RGB")).resize((presize, presize), Image.BILINEAR, box=box)
+            images[i].numpy()[:] = np.asarray(im)
+
         with ThreadPoolExecutor(threads) as pool:
-            images = list(pool.map(decode, [p for p, _ in listed]))
-        return torch.stack(images), torch.tensor([label for _, label in listed])
+            list(pool.map(decode, range(len(listed))))
+        return images, torch.tensor([label for _, label in listed])
 
     return cache("train"), cache("val"), len(classes)
 
 
-def warp_matrix(wx, wy):
-    """Per-item perspective matrices [n,3,3] mapping the unit square's corners to fastai's warped corners."""
+def warp_matrices(wx, wy):
+    """fastai's Warp as [n,3,3] homographies on sampling coordinates: the ones taking its moved corners
+    (−1−y, −1−x), (−1+y, 1+x), (1+y, −1+x), (1−y, 1−x) to the corners (±1, ±1), from the 8×8 linear systems."""
     n = wx.shape[0]
-    src = torch.tensor([[-1., -1.], [-1., 1.], [1., -1.], [1., 1.]]).expand(n, 4, 2)
-    dst = torch.stack([torch.stack([-1 - wy, -1 - wx], 1), torch.stack([-1 + wy, 1 + wx], 1),
-                       torch.stack([1 + wy, -1 + wx], 1), torch.stack([1 - wy, 1 - wx], 1)], 1)
-    sx, sy, tx, ty = src[..., 0], src[..., 1], dst[..., 0], dst[..., 1]
+    src = torch.stack([torch.stack([-1 - wy, -1 - wx], 1), torch.stack([-1 + wy, 1 + wx], 1),
+                       torch.stack([1 + wy, -1 + wx], 1), torch.stack([1 - wy, 1 - wx], 1)], 1)  # [n, 4, 2]
+    dst = torch.tensor([[-1., -1.], [-1., 1.], [1., -1.], [1., 1.]]).expand(n, 4, 2)
+    sx, sy, dx, dy = src[..., 0], src[..., 1], dst[..., 0], dst[..., 1]
     one, zero = torch.ones_like(sx), torch.zeros_like(sx)
-    rows = torch.cat([torch.stack([sx, sy, one, zero, zero, zero, -tx * sx, -tx * sy], -1),
-                      torch.stack([zero, zero, zero, sx, sy, one, -ty * sx, -ty * sy], -1)], 1)
-    h = torch.linalg.solve(rows, torch.cat([tx, ty], 1))
+    rows = torch.cat([torch.stack([sx, sy, one, zero, zero, zero, -dx * sx, -dx * sy], -1),
+                      torch.stack([zero, zero, zero, sx, sy, one, -dy * sx, -dy * sy], -1)], 1)
+    h = torch.linalg.solve(rows, torch.cat([dx, dy], 1))
     return torch.cat([h, torch.ones(n, 1)], 1).view(n, 3, 3)
 
 
-class Augmenter:
-    """aug_transforms(size, min_scale=0.5) on a uint8 batch: one projective grid per item, one grid_sample, lighting."""
+class Batches:
+    """The recipe's batch transforms on the uint8 cache, written into reused buffers (a fresh 40 MB tensor per batch
+    costs its page faults again whenever glibc hands big blocks back to the OS):
+    - train: aug_transforms(size, min_scale=0.5), one draw per image: flip·rotate·zoom, the perspective warp and the
+      random-resized crop compose into one projective map, ONE grid_sample; brightness/contrast in logit space;
+    - valid: the whole (square) presize image resized to size, as RandomResizedCrop does at validation;
+    then Normalize(imagenet_stats), in the model's memory format."""
 
-    def __init__(self, presize, size, generator):
+    def __init__(self, presize, size, batch, memory_format, generator):
         self.presize, self.size, self.g = presize, size, generator
-        lin = torch.linspace(-1, 1, size)
+        lin = torch.linspace(-1, 1, size)  # align_corners=True: the corner pixels' centres sit at ±1
         yy, xx = torch.meshgrid(lin, lin, indexing="ij")
-        self.base = torch.stack([xx.flatten(), yy.flatten(), torch.ones(size * size)])  # [3, P]
+        self.points = torch.stack([xx, yy, torch.ones_like(xx)], -1).view(1, size * size, 3)  # output (u, v, 1)
+        self.u8 = torch.empty(batch, presize, presize, 3, dtype=torch.uint8)
+        self.f32 = torch.empty(batch, presize, presize, 3)
+        self.out = torch.empty(batch, 3, size, size).contiguous(memory_format=memory_format)
+        std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+        self.scale, self.shift = 1 / std, -torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1) / std
 
     def uniform(self, n, lo, hi):
-        return lo + (hi - lo) * torch.rand(n, generator=self.g)
+        return torch.empty(n).uniform_(lo, hi, generator=self.g)
 
-    def happens(self, n, p):
-        return torch.rand(n, generator=self.g) < p
+    def masked(self, values, p, neutral):  # fastai's _draw_mask: each item keeps its draw with probability p
+        return torch.where(torch.rand(values.shape[0], generator=self.g) < p, values, torch.full_like(values, neutral))
 
-    def crop(self, n):
-        """fastai's random-resized-crop at aspect ratio 1 (min_scale 0.5) as [n,3,3] output → source matrices."""
-        side = torch.sqrt(self.uniform(n, 0.5, 1.0) * self.presize ** 2).round().clamp(1, self.presize)
-        left = (torch.rand(n, generator=self.g) * (self.presize - side + 1)).floor()
-        top = (torch.rand(n, generator=self.g) * (self.presize - side + 1)).floor()
+    def floats(self, images):  # [n, p, p, 3] uint8 → [n, 3, p, p] float32, channels-last view of the reused buffer
+        return self.f32[:images.shape[0]].copy_(images).permute(0, 3, 1, 2)
+
+    def normalize(self, x, scale):  # (x·scale − mean)/std in one pass, into the model's memory format
+        return torch.addcmul(self.shift, x, self.scale * scale, out=self.out[:x.shape[0]])
+
+    def matrices(self, n):
+        """[n,3,3] maps from output grid coordinates to source ones: warp · flip · rotate · zoom · crop."""
+        flip = self.masked(torch.full((n,), -1.), 0.5, 1.)
+        wx, wy = self.masked(self.uniform(n, -0.2, 0.2), 0.75, 0.), self.masked(self.uniform(n, -0.2, 0.2), 0.75, 0.)
+        theta = self.masked(self.uniform(n, -10, 10), 0.75, 0.) * (math.pi / 180)
+        s = 1 / self.masked(self.uniform(n, 1.0, 1.1), 0.75, 1.)
+        zx, zy = (1 - s) * self.uniform(n, -1, 1), (1 - s) * self.uniform(n, -1, 1)
+        # random-resized crop, aspect 1: side² = U(0.5, 1)·area (always fits, so fastai's retries never trigger)
+        side = (self.uniform(n, 0.5, 1.0) * self.presize ** 2).sqrt_().round_()
+        left = (torch.rand(n, generator=self.g) * (self.presize - side + 1)).floor_()
+        top = (torch.rand(n, generator=self.g) * (self.presize - side + 1)).floor_()
         a = (side - 1) / (self.presize - 1)
-        m = torch.zeros(n, 3, 3)
-        m[:, 0, 0], m[:, 0, 2] = a, 2 * left / (self.presize - 1) + a - 1
-        m[:, 1, 1], m[:, 1, 2] = a, 2 * top / (self.presize - 1) + a - 1
-        m[:, 2, 2] = 1
-        return m
+        c, sn, zero, one = theta.cos(), theta.sin(), torch.zeros(n), torch.ones(n)
+        affine = torch.stack([flip * c * s, flip * sn * s, flip * (c * zx + sn * zy),
+                              -sn * s, c * s, c * zy - sn * zx, zero, zero, one], 1).view(n, 3, 3)
+        crop = torch.stack([a, zero, 2 * left / (self.presize - 1) + a - 1,
+                            zero, a, 2 * top / (self.presize - 1) + a - 1, zero, zero, one], 1).view(n, 3, 3)
+        return warp_matrices(wx, wy) @ affine @ crop
 
-    def __call__(self, images):
-        n = images.shape[0]
-        flip = torch.where(self.happens(n, 0.5), -1.0, 1.0)
-        angle = torch.where(self.happens(n, 0.75), self.uniform(n, -10, 10), torch.zeros(n)) * math.pi / 180
-        zoom = torch.where(self.happens(n, 0.75), 1 / self.uniform(n, 1.0, 1.1), torch.ones(n))
-        zx, zy = (1 - zoom) * self.uniform(n, -1, 1), (1 - zoom) * self.uniform(n, -1, 1)
-        warped = self.happens(n, 0.75)
-        wx = torch.where(warped, self.uniform(n, -0.2, 0.2), torch.zeros(n))
-        wy = torch.where(warped, self.uniform(n, -0.2, 0.2), torch.zeros(n))
-        c, s = torch.cos(angle), torch.sin(angle)
-        affine = torch.zeros(n, 3, 3)
-        affine[:, 0, 0], affine[:, 0, 1], affine[:, 0, 2] = flip * c * zoom, flip * s * zoom, flip * (c * zx + s * zy)
-        affine[:, 1, 0], affine[:, 1, 1], affine[:, 1, 2] = -s * zoom, c * zoom, -s * zx + c * zy
-        affine[:, 2, 2] = 1
-        coords = warp_matrix(wx, wy) @ affine @ self.crop(n) @ self.base  # [n, 3, P]
-        grid = (coords[:, :2] / coords[:, 2:]).transpose(1, 2).reshape(n, self.size, self.size, 2)
-        x = nn.functional.grid_sample(images.float(), grid, mode="bilinear", padding_mode="reflection", align_corners=True)
-        x = x.mul_(1 / 255)
-        brightness = torch.where(self.happens(n, 0.75), self.uniform(n, 0.4, 0.6), torch.full((n,), 0.5))
-        contrast = torch.where(self.happens(n, 0.75), torch.exp(self.uniform(n, math.log(0.8), -math.log(0.8))), torch.ones(n))
-        shift = (contrast * torch.logit(brightness)).view(n, 1, 1, 1)
-        x = torch.sigmoid(torch.logit(x, 1e-7).mul_(contrast.view(n, 1, 1, 1)).add_(shift))
-        return normalize(x)
+    def train(self, cache, idx):
+        n = idx.shape[0]
+        x = self.floats(torch.index_select(cache, 0, idx, out=self.u8[:n]))
+        coords = self.points @ self.matrices(n).transpose(1, 2)  # [n, P, 3], projective
+        grid = (coords[..., :2] / coords[..., 2:]).view(n, self.size, self.size, 2)
+        x = nn.functional.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=True)
+        # lighting: sigmoid(c·(logit(x) + logit(b))), b ~ U(0.4, 0.6), c = exp(U(ln 0.8, −ln 0.8)); logit clamps at 1e-7
+        b = self.masked(self.uniform(n, 0.4, 0.6), 0.75, 0.5)
+        c = self.masked(self.uniform(n, math.log(0.8), -math.log(0.8)).exp_(), 0.75, 1.).view(n, 1, 1, 1)
+        x = x.mul_(1 / 255).logit_(1e-7).mul_(c).add_(c * torch.logit(b).view(n, 1, 1, 1)).sigmoid_()
+        return self.normalize(x, 1.0)
+
+    def valid(self, cache, start, count):
+        x = self.floats(cache[start:start + count])
+        x = nn.functional.interpolate(x, size=(self.size, self.size), mode="bilinear", align_corners=True)
+        return self.normalize(x, 1 / 255)
 
 
-def normalize(x):
-    return (x - IMAGENET_MEAN) / IMAGENET_STD
+def one_cycle(pos, start, middle, end, pct=0.25):
+    """fastai's fit_one_cycle curve at training progress pos ∈ [0, 1): cosine start → middle over the first pct, then
+    middle → end; cosine(a, b, p) = a + (1 + cos(π(1 − p)))·(b − a)/2."""
+    a, b, p = (start, middle, pos / pct) if pos < pct else (middle, end, (pos - pct) / (1 - pct))
+    return a + (1 + math.cos(math.pi * (1 - p))) * (b - a) / 2
 
 
-def centre(images, size):
-    """The validation transform: the centre square resized to size (bilinear, align_corners like training)."""
-    return normalize(nn.functional.interpolate(images.float(), size=(size, size), mode="bilinear", align_corners=True) / 255)
+def fastai_adamw(model, wd=0.01):
+    """AdamW with fastai's betas/eps, decoupled weight decay (p ← p·(1 − lr·wd)) except on BatchNorm and biases."""
+    norm = {id(p) for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) for p in m.parameters()}
+    decay = [p for name, p in model.named_parameters() if id(p) not in norm and not name.endswith("bias")]
+    rest = [p for name, p in model.named_parameters() if id(p) in norm or name.endswith("bias")]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": wd}, {"params": rest, "weight_decay": 0.0}],
+                             betas=(0.95, 0.99), eps=1e-5, foreach=True)
 
 
-def time_format(name, size, batch, channels_last, steps=3):
-    case = Case(name, size, batch, channels_last)
-    return case.run(steps) / steps
+def pick_format(name, size, batch):
+    """The faster memory format for this model and batch, as our trainer's layout tuner decides: 2 warm-up and 3 timed
+    steps each, alternating, the fastest timed step of each wins (interference only adds time)."""
+    cases = {f: Case(name, size, batch, f == "channels-last") for f in ("default", "channels-last")}  # + 2 warm-ups
+    best = dict.fromkeys(cases, math.inf)
+    for _ in range(3):
+        for f, case in cases.items():
+            best[f] = min(best[f], case.run(1))
+    return min(best, key=best.get)
 
 
 def end_to_end(folder, name, presize, size, batch, epochs, max_lr, memory_format, seed):
+    """`resnet-mlnet train`'s recipe end to end; prints one JSON line after decoding, one per epoch, one at the end."""
     start = time.perf_counter()
     (train_x, train_y), (valid_x, valid_y), n_classes = load_folder(folder, presize, torch.get_num_threads())
     decode_seconds = time.perf_counter() - start
     tuning_start = time.perf_counter()
     if memory_format == "auto":
-        times = {f: time_format(name, size, batch, f == "channels-last") for f in ("default", "channels-last")}
-        memory_format = min(times, key=times.get)
+        memory_format = pick_format(name, size, batch)
     tuning_seconds = time.perf_counter() - tuning_start
-    channels_last = memory_format == "channels-last"
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    fmt = torch.channels_last if memory_format == "channels-last" else torch.contiguous_format
     print(json.dumps({"decode_seconds": decode_seconds, "tuning_seconds": tuning_seconds, "format": memory_format,
                       "train_images": len(train_y), "valid_images": len(valid_y)}), flush=True)
 
     torch.manual_seed(seed)
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(seed)  # shuffling and augmentation draws
     model = MODELS[name](n_classes).to(memory_format=fmt)
-    batches = len(train_y) // batch  # drop_last, as fastai's training loader
-    opt = torch.optim.AdamW(model.parameters(), lr=max_lr, betas=(0.95, 0.99), eps=1e-5, weight_decay=0.01)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr, total_steps=epochs * batches, pct_start=0.25, div_factor=25,
-                                                final_div_factor=1e5, anneal_strategy="cos", base_momentum=0.85, max_momentum=0.95)
-    augment = Augmenter(presize, size, g)
+    opt = fastai_adamw(model)
+    batches = Batches(presize, size, batch, fmt, g)
+    per_epoch = len(train_y) // batch  # drop_last, as fastai's training loader
+    total, step, smooth = epochs * per_epoch, 0, 0.0
     for epoch in range(epochs):
         epoch_start = time.perf_counter()
         data = steps = 0.0
-        losses = []
         model.train()
         order = torch.randperm(len(train_y), generator=g)
-        for b in range(batches):
+        for b in range(per_epoch):
             t0 = time.perf_counter()
             idx = order[b * batch:(b + 1) * batch]
-            x = augment(train_x[idx]).contiguous(memory_format=fmt)
-            y = train_y[idx]
+            x, y = batches.train(train_x, idx), train_y[idx]
             t1 = time.perf_counter()
-            opt.zero_grad()
+            pos = step / total
+            for group in opt.param_groups:
+                group["lr"] = one_cycle(pos, max_lr / 25, max_lr, max_lr / 1e5)
+                group["betas"] = (one_cycle(pos, 0.95, 0.85, 0.95), 0.99)
+            opt.zero_grad(set_to_none=True)
             loss = nn.functional.cross_entropy(model(x), y)
-            losses.append(loss.item())  # plain mean of the epoch's losses
+            step += 1
+            # train_loss as fastai's table shows it: exponentially smoothed (β 0.98, debiased), never reset
+            smooth = 0.98 * smooth + 0.02 * loss.item()
             loss.backward()
             opt.step()
-            sched.step()
             t2 = time.perf_counter()
             data, steps = data + t1 - t0, steps + t2 - t1
         valid_start = time.perf_counter()
         model.eval()
-        total_loss, correct = 0.0, 0
+        loss_sum, correct = 0.0, 0
         with torch.inference_mode():
             for b in range(0, len(valid_y), batch):
-                out = model(centre(valid_x[b:b + batch], size).contiguous(memory_format=fmt))
-                total_loss += nn.functional.cross_entropy(out, valid_y[b:b + batch], reduction="sum").item()
-                correct += (out.argmax(1) == valid_y[b:b + batch]).sum().item()
+                out, y = model(batches.valid(valid_x, b, min(batch, len(valid_y) - b))), valid_y[b:b + batch]
+                loss_sum += nn.functional.cross_entropy(out, y, reduction="sum").item()
+                correct += (out.argmax(1) == y).sum().item()
         now = time.perf_counter()
         print(json.dumps({"epoch": epoch, "seconds": now - epoch_start, "data_seconds": data, "step_seconds": steps,
-                          "valid_seconds": now - valid_start, "train_loss": sum(losses) / len(losses),
-                          "valid_loss": total_loss / len(valid_y), "accuracy": correct / len(valid_y)}), flush=True)
+                          "valid_seconds": now - valid_start, "train_loss": smooth / (1 - 0.98 ** step),
+                          "valid_loss": loss_sum / len(valid_y), "accuracy": correct / len(valid_y)}), flush=True)
     print(json.dumps({"done": True, "total_seconds": time.perf_counter() - start}), flush=True)
 
 
@@ -309,11 +336,16 @@ def main():
     p.add_argument("--e2e", nargs=9, metavar="ARG", help="folder Name presize size batch epochs max_lr format seed")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
+    try:
+        torch.set_num_interop_threads(1)  # nothing here runs inter-op parallel work
+    except RuntimeError:  # already set or started
+        pass
     torch.manual_seed(0)
     cases = {}
     print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
     for line in ([" ".join(["e2e"] + a.e2e)] if a.e2e else sys.stdin):
-        run_line(line.split(), cases)
+        if line.strip():
+            run_line(line.split(), cases)
 
 
 if __name__ == "__main__":
