@@ -17,11 +17,18 @@ internal sealed class ChapterSettings
     public bool MixedPrecision { get; private init; }
     public string Device { get; private init; } = "auto";
 
+    /// <summary>
+    /// Time the whole chapter may take on the synthetic data; model E's epochs are sized to fit what is left of it
+    /// (between 1 and 4), since a ResNet-50 costs several times the other models and CPUs differ about 2×.
+    /// </summary>
+    public TimeSpan Budget { get; private init; } = TimeSpan.FromMinutes(3.5);
+
     public bool IsSynthetic => Data.Equals("synthetic", StringComparison.OrdinalIgnoreCase);
 
     public const string Usage =
         "Usage: Chapter14 [--data synthetic|imagenette2-160|imagenette2-320|imagewoof2-160|imagewoof2-320|fashion-mnist|<folder>]\n" +
-        "                 [--experiments ABCDE] [--epochs N] [--lr X] [--bs N] [--fp16] [--device auto|cpu|cuda] [--out folder]";
+        "                 [--experiments ABCDE] [--epochs N] [--lr X] [--bs N] [--fp16] [--device auto|cpu|cuda] [--out folder]\n" +
+        "                 [--minutes M]   (synthetic data: the time budget model E's epochs are sized to; default 3.5)";
 
     public static ChapterSettings Parse(string[] args)
     {
@@ -34,7 +41,7 @@ internal sealed class ChapterSettings
                 throw new ArgumentException($"Unexpected argument '{args[i]}'.\n{Usage}");
             values[args[i][2..]] = args[++i];
         }
-        string[] known = { "data", "experiments", "epochs", "lr", "bs", "device", "out" };
+        string[] known = { "data", "experiments", "epochs", "lr", "bs", "device", "out", "minutes" };
         foreach (string key in values.Keys)
             if (!known.Contains(key, StringComparer.OrdinalIgnoreCase))
                 throw new ArgumentException($"Unknown option '--{key}'.\n{Usage}");
@@ -49,6 +56,7 @@ internal sealed class ChapterSettings
             Device = values.GetValueOrDefault("device", "auto"),
             Output = values.GetValueOrDefault("out", Path.Combine("runs", "chapter14")),
             MixedPrecision = fp16,
+            Budget = values.TryGetValue("minutes", out var minutes) ? TimeSpan.FromMinutes(ParseFloat(minutes, "--minutes")) : TimeSpan.FromMinutes(3.5),
         };
     }
 
