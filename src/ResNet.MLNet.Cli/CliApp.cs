@@ -10,6 +10,7 @@ public static class CliApp
     public static Task<int> RunAsync(string[] args, TextWriter? output = null, TextWriter? error = null)
     {
         NativeMemoryTuning.Apply();
+        OpenMpWaitTuning.Apply();
         NnpackSwitch.Disable();
         var root = new RootCommand("ResNet.MLNet: fastai's chapter 14 ResNets as ML.NET pipelines.");
         root.Subcommands.Add(Commands.TrainCommand.Create());

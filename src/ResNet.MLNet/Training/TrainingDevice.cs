@@ -48,12 +48,13 @@ internal static class TrainingDevice
     private static int _threadsSet;
 
     /// <summary>
-    /// Applies the allocator tuning, switches off libtorch's NNPACK path (and its hardware warnings) and sets libtorch's
+    /// Applies the allocator and OpenMP wait tuning, switches off libtorch's NNPACK path (and its hardware warnings) and sets libtorch's
     /// intra-op threads to the physical core count (once).
     /// </summary>
     public static void InitialiseTorch()
     {
         NativeMemoryTuning.Apply();
+        OpenMpWaitTuning.Apply();
         NnpackSwitch.Disable();
         if (Interlocked.Exchange(ref _threadsSet, 1) == 0)
             torch.set_num_threads(PhysicalCores());

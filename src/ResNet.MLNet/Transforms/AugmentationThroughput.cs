@@ -36,6 +36,7 @@ public static class AugmentationThroughput
         ArgumentOutOfRangeException.ThrowIfLessThan(batches, 1);
         options ??= new AugmentOptions { MinScale = 0.5f, Size = 128 };
         NativeMemoryTuning.Apply();
+        OpenMpWaitTuning.Apply();
         var random = new Random(seed);
         var pixels = new byte[batchSize * 3 * inputSize * inputSize];
         random.NextBytes(pixels);
