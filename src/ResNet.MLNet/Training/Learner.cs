@@ -20,13 +20,13 @@ internal sealed class Learner : IDisposable
     private EpochTable? _table;
 
     public Learner(nn.Module<Tensor, Tensor> model, Device device, int batchSize, double weightDecay,
-        HalfPrecisionCopy? halfPrecision, TextWriter output, bool progressBar, LayoutTuner layout)
+        HalfPrecisionCopy? halfPrecision, TextWriter output, bool progressBar, bool channelsLast)
     {
         Model = model;
         Device = device;
         _batchSize = batchSize;
         Half = halfPrecision;
-        Layout = layout;
+        ChannelsLast = channelsLast;
         _output = output;
         _progressBar = progressBar;
         Optimizer = new FastaiAdam(FastaiAdam.Groups(model), weightDecay: weightDecay);
@@ -40,11 +40,8 @@ internal sealed class Learner : IDisposable
     public FastaiAdam Optimizer { get; }
     public HalfPrecisionCopy? Half { get; }
 
-    /// <summary>The memory layout of batches (channels-last or not; see <see cref="MemoryFormat"/>), fixed or tuned on the first steps.</summary>
-    public LayoutTuner Layout { get; }
-
-    /// <summary>Whether batches go to the network in channels-last (NHWC) layout (while tuning: not yet).</summary>
-    public bool ChannelsLast => Layout.ChannelsLast;
+    /// <summary>Whether batches go to the network in channels-last (NHWC) layout (see <see cref="MemoryFormat"/>).</summary>
+    public bool ChannelsLast { get; }
     public SmoothedLoss Smoothed { get; private set; } = new();
     public List<EpochMetrics> History { get; } = [];
 
@@ -57,13 +54,10 @@ internal sealed class Learner : IDisposable
     private nn.Module<Tensor, Tensor> Working => Half?.Working ?? Model;
 
     /// <summary>One training step; returns the batch's (unscaled) loss. Throws <see cref="TrainingDivergedException"/> on NaN/Inf.</summary>
-    public double TrainBatch(ImageBatch batch, double lr, double momentum, int epoch, int batchIndex) =>
-        Layout.Step(channelsLast => TrainBatch(batch, lr, momentum, epoch, batchIndex, channelsLast));
-
-    private double TrainBatch(ImageBatch batch, double lr, double momentum, int epoch, int batchIndex, bool channelsLast)
+    public double TrainBatch(ImageBatch batch, double lr, double momentum, int epoch, int batchIndex)
     {
         using var scope = torch.NewDisposeScope();
-        var x = Input(batch.Features, channelsLast);
+        var x = Input(batch.Features, ChannelsLast);
         var y = batch.Labels.to(Device);
         Tensor logits = Half is null ? Model.forward(x) : Half.Forward(x);
         var loss = nn.functional.cross_entropy(logits, y);

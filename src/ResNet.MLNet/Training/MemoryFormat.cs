@@ -14,22 +14,22 @@ namespace ResNet.MLNet.Training;
 internal static class MemoryFormat
 {
     /// <summary>
-    /// The layout policy for <paramref name="model"/> on <paramref name="device"/>: <c>Options.ChannelsLast</c> false →
-    /// never; true → always (refused with an error for a network with a convolution libtorch cannot run channels-last,
-    /// see <see cref="UnsafeConvolution"/>, instead of a crash); null (automatic) → on the CPU, timed on the first training
-    /// steps (<see cref="LayoutTuner"/>), except for such networks; on CUDA off (not measured there).
+    /// The layouts worth trying for <paramref name="model"/> on <paramref name="device"/>: <c>Options.ChannelsLast</c> false →
+    /// NCHW; true → channels-last (refused with an error for a network with a convolution libtorch cannot run channels-last,
+    /// see <see cref="UnsafeConvolution"/>, instead of a crash); null (automatic) → on the CPU both, for
+    /// <see cref="StepTrial"/> to time, except for such networks; on CUDA NCHW (not measured there).
     /// </summary>
-    public static LayoutTuner Resolve(bool? channelsLast, Device device, nn.Module model, TextWriter log)
+    public static bool[] Layouts(bool? channelsLast, Device device, nn.Module model)
     {
-        if (channelsLast == false) return LayoutTuner.Fixed(false);
-        if (device.type != DeviceType.CPU) return LayoutTuner.Fixed(channelsLast == true);
+        if (channelsLast == false) return [false];
+        if (device.type != DeviceType.CPU) return [channelsLast == true];
         string? unsafeConvolution = get_num_threads() > 1 ? UnsafeConvolution(model) : null;
-        if (unsafeConvolution is null) return channelsLast == true ? LayoutTuner.Fixed(true) : LayoutTuner.Tuning(log);
+        if (unsafeConvolution is null) return channelsLast == true ? [true] : [false, true];
         if (channelsLast == true)
             throw new ArgumentException($"Options.ChannelsLast = true cannot be used with this network on the CPU: its {unsafeConvolution} " +
                 "crashes libtorch 2.10's oneDNN (SIGFPE) on channels-last input with more than one thread. Leave ChannelsLast unset " +
                 "(automatic: off for this network) or set it to false.");
-        return LayoutTuner.Fixed(false);
+        return [false];
     }
 
     /// <summary>

@@ -84,14 +84,19 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
         HalfPrecisionCopy? half = null;
         try
         {
-            if (HalfPrecisionType(o, device) is ScalarType dtype)
+            var candidates = StepCandidates(o, device, model, log);
+            var settings = batchesPerEpoch == 0 ? candidates[0]
+                : StepTrial.Choose(candidates, o.Architecture, train.ClassCount, train.ImageShape, o.BatchSize, device, log,
+                    o.StepTrialRecords ?? StepTrialRecords.Default, o.CancellationToken);
+            if (settings.HalfPrecision is ScalarType dtype)
+            {
                 half = new HalfPrecisionCopy(model, CreateModel(o, train, device), dtype, new LossScaler());
-            if (half is not null)
-                log.WriteLine($"MixedPrecision: training in {(half.DType == ScalarType.Float16 ? "fp16" : "bf16")} with fp32 master weights and dynamic loss scaling.");
-            else if (o.MixedPrecision)
-                log.WriteLine("MixedPrecision: training in fp32 on the CPU (a bf16 copy was not faster than fp32 for these models in our CPU measurements).");
+                log.WriteLine($"MixedPrecision: training in {(dtype == ScalarType.Float16 ? "fp16" : "bf16")} with fp32 master weights and dynamic loss scaling.");
+            }
+            else if (o.MixedPrecision && candidates.Any(c => c.HalfPrecision is not null))
+                log.WriteLine("MixedPrecision: training in fp32 (its steps were faster than bf16 steps on this CPU).");
             bool bar = o.ShowProgressBar && ProgressBar.IsTerminal(log);
-            var learner = new Learner(model, device, o.BatchSize, o.WeightDecay, half, log, bar, MemoryFormat.Resolve(o.ChannelsLast, device, model, log)) { AfterBatch = o.AfterBatch };
+            var learner = new Learner(model, device, o.BatchSize, o.WeightDecay, half, log, bar, settings.ChannelsLast) { AfterBatch = o.AfterBatch };
             return new TrainingRun(learner, train, valid, seed, batchesPerEpoch, classNames, log, device);
         }
         catch
@@ -100,6 +105,22 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
             model.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The step settings worth trying: each layout <see cref="MemoryFormat.Layouts"/> allows, in fp32 or, with
+    /// <c>MixedPrecision</c>, fp16 on CUDA, and on a CPU that computes bf16 natively both fp32 and bf16 (elsewhere fp32, said once).
+    /// </summary>
+    private static StepSettings[] StepCandidates(Options o, Device device, nn.Module model, TextWriter log)
+    {
+        ScalarType?[] precisions = [null];
+        if (o.MixedPrecision && device.type == DeviceType.CUDA) precisions = [ScalarType.Float16];
+        else if (o.MixedPrecision && o.CpuHalfPrecision is ScalarType forced) precisions = [forced];
+        else if (o.MixedPrecision && CpuFeatures.HasBf16) precisions = [null, ScalarType.BFloat16];
+        else if (o.MixedPrecision)
+            log.WriteLine($"MixedPrecision: training in fp32: this CPU ({CpuFeatures.Model}) has no bf16 instructions (avx512_bf16 or amx_bf16), so bf16 would be slower.");
+        return MemoryFormat.Layouts(o.ChannelsLast, device, model)
+            .SelectMany(channelsLast => precisions.Select(p => new StepSettings(channelsLast, p))).ToArray();
     }
 
     /// <summary>Checks the input columns and describes the output: the input columns plus <c>Score</c> and <c>PredictedLabel</c>.</summary>
@@ -175,14 +196,6 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
         }
         model.train();
         return model;
-    }
-
-    /// <summary>fp16 on CUDA; on CPU fp32 (bf16 was not faster in our measurements) unless a test forces bf16.</summary>
-    private static ScalarType? HalfPrecisionType(Options o, Device device)
-    {
-        if (!o.MixedPrecision) return null;
-        if (device.type == DeviceType.CUDA) return ScalarType.Float16;
-        return o.CpuHalfPrecision;
     }
 
     internal static void Validate(Options o)

@@ -52,19 +52,24 @@ public sealed partial class ResNetTrainer
         public float WeightDecay { get; set; } = 0.01f;
 
         /// <summary>
-        /// fastai's <c>to_fp16</c>: half-precision working copy with fp32 master weights and dynamic loss scaling.
-        /// fp16 on CUDA; on CPU a bf16 copy was not faster than fp32 for these models in our measurements, so the trainer trains in fp32 and says so.
+        /// fastai's <c>to_fp16</c>: a half-precision working copy of the network (normalisation layers, the loss and the
+        /// master weights stay fp32) with dynamic loss scaling. fp16 on CUDA. On a CPU with native bf16 (AVX512-BF16 or
+        /// AMX-BF16) a timed trial picks bf16 or fp32, whichever steps faster (see <see cref="ChannelsLast"/>); on other
+        /// CPUs the trainer trains in fp32 and says so.
         /// </summary>
         public bool MixedPrecision { get; set; }
 
         /// <summary>
         /// Feed image batches to the network in channels-last (NHWC) memory layout: training, validation, the LR finder and
         /// the fitted model's batch <c>Transform</c> (single-row PredictionEngine calls stay NCHW). Results are unchanged up
-        /// to float rounding; on the CPU libtorch's oneDNN convolutions run faster on NHWC data (about 1.2× per training
-        /// step in our measurements, but slower for some networks and small batches). Null (default): on the CPU the first
-        /// training steps are timed in both layouts and the faster is kept (the choice is logged); off for CUDA (not measured
-        /// there) and for networks with 1×1 convolutions of 1024+ channels (e.g. ResNet50Chapter), which libtorch 2.10
-        /// cannot run channels-last on several CPU threads (true is refused for them with a clear error).
+        /// to float rounding; on the CPU libtorch's oneDNN convolutions are often faster on NHWC data, but not for every
+        /// network and batch. Null (default): on the CPU, before the first epoch, a few steps of throwaway copies of the
+        /// network are timed in both layouts (and in fp32 and bf16 where <see cref="MixedPrecision"/> allows both) and the
+        /// fastest is kept; the choice is logged and recorded in <c>step-trials.json</c> in the dataset cache folder (or the
+        /// file named by <c>RESNET_MLNET_STEP_TRIALS</c>), so later runs of the same network, batch and machine reuse it and a
+        /// seed repeats a run exactly. Off for CUDA (not measured there) and for networks with 1×1 convolutions of 1024+
+        /// channels (e.g. ResNet50Chapter), which libtorch 2.10 cannot run channels-last on several CPU threads (true is
+        /// refused for them with a clear error).
         /// </summary>
         public bool? ChannelsLast { get; set; }
 
@@ -92,8 +97,11 @@ public sealed partial class ResNetTrainer
         /// <summary>Continue from the checkpoint in <see cref="CheckpointDirectory"/> when one exists.</summary>
         public bool Resume { get; set; }
 
-        /// <summary>Half-precision type used on the CPU when <see cref="MixedPrecision"/> is set; null trains in fp32 (tests force bf16).</summary>
+        /// <summary>Half-precision type used on the CPU when <see cref="MixedPrecision"/> is set, without a trial (tests force bf16); null: chosen by the trial.</summary>
         internal TorchSharp.torch.ScalarType? CpuHalfPrecision { get; set; }
+
+        /// <summary>Where step-trial decisions are recorded; null: <see cref="StepTrialRecords.Default"/>.</summary>
+        internal StepTrialRecords? StepTrialRecords { get; set; }
 
         /// <summary>Called after every training batch with (epoch, batch, loss); used by tests.</summary>
         internal Action<int, int, double>? AfterBatch { get; set; }

@@ -7,9 +7,9 @@ namespace ResNet.MLNet.Benchmarks.Cases;
 
 /// <summary>
 /// The trainer's own step (<see cref="Learner.TrainBatch"/>: forward, cross-entropy, loss read-back, backward,
-/// <see cref="FastaiAdam"/> with the one-cycle learning rate and momentum, gradients cleared; channels-last input, the
-/// trainer's CPU default) on one pre-made batch, timed in runs of as many steps as take <see cref="RunSeconds"/>
-/// (at least 2) after two warm-up steps.
+/// <see cref="FastaiAdam"/> with the one-cycle learning rate and momentum, gradients cleared; in the memory layout the
+/// trainer's <see cref="StepTrial"/> chooses) on one pre-made batch, timed in runs of as many steps as take
+/// <see cref="RunSeconds"/> (at least 2) after two warm-up steps.
 /// </summary>
 public sealed class RawStepRunner : IDisposable
 {
@@ -17,6 +17,7 @@ public sealed class RawStepRunner : IDisposable
     public const double RunSeconds = 0.6;
 
     private readonly nn.Module<Tensor, Tensor> _model;
+    private readonly HalfPrecisionCopy? _half;
     private readonly Learner _learner;
     private readonly Tensor _x;
     private readonly Tensor _y;
@@ -24,19 +25,28 @@ public sealed class RawStepRunner : IDisposable
     private readonly OneCycleSchedule _schedule = new(1e-3);
     private int _step;
 
-    public RawStepRunner(Architecture architecture, int batch, int size, int classes = 10)
+    /// <param name="halfPrecision">BFloat16: the trainer's mixed-precision step (bf16 working copy, fp32 master weights); null: fp32.</param>
+    public RawStepRunner(Architecture architecture, int batch, int size, int classes = 10, ScalarType? halfPrecision = null)
     {
         manual_seed(0);
         _model = architecture.Create(classes);
         _model.train();
-        _learner = new Learner(_model, CPU, batch, weightDecay: 0.01, halfPrecision: null, TextWriter.Null, progressBar: false,
-            MemoryFormat.Resolve(null, CPU, _model, TextWriter.Null));
+        if (halfPrecision is ScalarType dtype)
+        {
+            var working = architecture.Create(classes);
+            working.train();
+            _half = new HalfPrecisionCopy(_model, working, dtype, new LossScaler());
+        }
+        var layouts = MemoryFormat.Layouts(null, CPU, _model).Select(cl => new StepSettings(cl, halfPrecision)).ToArray();
+        var settings = StepTrial.Choose(layouts, architecture, classes, [3, size, size], batch, CPU, TextWriter.Null,
+            StepTrialRecords.Default, CancellationToken.None);
+        _learner = new Learner(_model, CPU, batch, weightDecay: 0.01, _half, TextWriter.Null, progressBar: false, settings.ChannelsLast);
         _x = randn(batch, 3, size, size);
         _y = randint(0, classes, new long[] { batch });
         _batch = new ImageBatch(_x, _y);
         Steps = 1;
-        Run();   // first step: allocations, oneDNN primitive creation
-        while (_learner.Layout.IsTuning) Run();   // the trainer's layout choice, timed on its first steps
+        Run();   // first steps: allocations, oneDNN primitive creation
+        Run();
         double one = Run().WallSeconds;
         Steps = Math.Clamp((int)Math.Ceiling(RunSeconds / one), 2, 32);
         BatchSize = batch;

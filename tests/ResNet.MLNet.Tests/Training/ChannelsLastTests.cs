@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using ResNet.MLNet.Modules;
+using ResNet.MLNet.Tests.Data;
 using ResNet.MLNet.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -36,47 +37,76 @@ public class ChannelsLastTests
     }
 
     [Fact]
-    public void AutomaticSettingIsTunedOnTheCpuOnly()
+    public void AutomaticSettingTriesBothLayoutsOnTheCpuOnly()
     {
         using var model = Architectures.SimpleCnn.Create(3);
-        Assert.True(MemoryFormat.Resolve(null, CPU, model, TextWriter.Null).IsTuning);
-        var forced = MemoryFormat.Resolve(true, CPU, model, TextWriter.Null);
-        Assert.False(forced.IsTuning);
-        Assert.True(forced.ChannelsLast);
-        Assert.False(MemoryFormat.Resolve(false, CPU, model, TextWriter.Null).ChannelsLast);
-        var cuda = MemoryFormat.Resolve(null, new Device(DeviceType.CUDA, 0), model, TextWriter.Null);
-        Assert.False(cuda.IsTuning || cuda.ChannelsLast);
-        Assert.True(MemoryFormat.Resolve(true, new Device(DeviceType.CUDA, 0), model, TextWriter.Null).ChannelsLast);
+        Assert.Equal(new[] { false, true }, MemoryFormat.Layouts(null, CPU, model));
+        Assert.Equal(new[] { true }, MemoryFormat.Layouts(true, CPU, model));
+        Assert.Equal(new[] { false }, MemoryFormat.Layouts(false, CPU, model));
+        Assert.Equal(new[] { false }, MemoryFormat.Layouts(null, new Device(DeviceType.CUDA, 0), model));
+        Assert.Equal(new[] { true }, MemoryFormat.Layouts(true, new Device(DeviceType.CUDA, 0), model));
     }
 
-    [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public void TheTunerAlternatesLayoutsThenKeepsTheFasterOne(bool channelsLastFaster)
+    [Fact]
+    public void TheStepTrialKeepsTheFastestRecordsItAndLaterRunsReuseTheRecord()
     {
+        NativeMemoryTuning.Apply();
+        using var folder = new TempFolder();
+        var records = new StepTrialRecords(Path.Combine(folder.Path, "trials", "step-trials.json"));
+        StepSettings[] candidates = [new(false, null), new(true, null)];
         var log = new StringWriter();
-        var tuner = LayoutTuner.Tuning(log);
-        var layouts = new List<bool>();
-        for (int i = 0; i < LayoutTuner.TuningSteps; i++)
-        {
-            bool layout = tuner.NextStep();
-            layouts.Add(layout);
-            Assert.True(tuner.IsTuning);
-            Assert.False(tuner.ChannelsLast);
-            // The first two steps of each layout are slow warm-ups that must not decide; one spike must not either.
-            bool spike = (i == 6 || i == 7) && layout == channelsLastFaster;
-            double seconds = i < 4 ? 10 : spike ? 0.9 : layout == channelsLastFaster ? 0.03 : 0.05;
-            tuner.Record(layout, seconds);
-        }
+        var chosen = StepTrial.Choose(candidates, Architectures.SimpleCnn, 3, [3, 32, 32], 8, CPU, log, records, default);
+        Assert.Contains(chosen, candidates);
+        Assert.Contains("fastest in a trial", log.ToString());
+        Assert.Contains("NCHW fp32", log.ToString());
+        Assert.Contains("channels-last fp32", log.ToString());
+        Assert.True(File.Exists(records.Path));
+        Assert.Equal(chosen, records.Find(StepTrial.Key(candidates, Architectures.SimpleCnn, 3, [3, 32, 32], 8, CPU)));
 
-        Assert.Equal(Enumerable.Range(0, LayoutTuner.TuningSteps).Select(i => i % 2 == 1), layouts);
-        Assert.False(tuner.IsTuning);
-        Assert.Equal(channelsLastFaster, tuner.ChannelsLast);
-        Assert.Equal(channelsLastFaster, tuner.NextStep());
-        Assert.Contains(channelsLastFaster ? "channels-last" : "NCHW", log.ToString());
-        Assert.Equal(42, tuner.Step(cl => { Assert.Equal(channelsLastFaster, cl); return 42; }));
-        Assert.True(LayoutTuner.Fixed(true).NextStep());
-        Assert.False(LayoutTuner.Fixed(false).IsTuning);
+        // A recorded decision is reused without timing, whatever a trial would say now.
+        var other = chosen with { ChannelsLast = !chosen.ChannelsLast };
+        records.Save(StepTrial.Key(candidates, Architectures.SimpleCnn, 3, [3, 32, 32], 8, CPU), other);
+        var again = new StringWriter();
+        Assert.Equal(other, StepTrial.Choose(candidates, Architectures.SimpleCnn, 3, [3, 32, 32], 8, CPU, again, records, default));
+        Assert.Contains("the trial recorded in", again.ToString());
+        Assert.DoesNotContain("fastest in a trial", again.ToString());
+
+        // Another batch shape is another decision; a single candidate needs no trial and writes nothing.
+        Assert.Null(records.Find(StepTrial.Key(candidates, Architectures.SimpleCnn, 3, [3, 32, 32], 16, CPU)));
+        var single = new StringWriter();
+        Assert.Equal(candidates[1], StepTrial.Choose([candidates[1]], Architectures.SimpleCnn, 3, [3, 32, 32], 8, CPU, single, records, default));
+        Assert.Equal("", single.ToString());
+
+        // An unreadable records file is no error: the trial runs again and rewrites it.
+        File.WriteAllText(records.Path, "{ not json");
+        var rewritten = new StringWriter();
+        StepTrial.Choose(candidates, Architectures.SimpleCnn, 3, [3, 32, 32], 8, CPU, rewritten, records, default);
+        Assert.Contains("fastest in a trial", rewritten.ToString());
+        Assert.NotNull(records.Find(StepTrial.Key(candidates, Architectures.SimpleCnn, 3, [3, 32, 32], 8, CPU)));
+    }
+
+    [Fact]
+    public void TheSameSeedRepeatsAnAutomaticLayoutRunExactly()
+    {
+        var ml = new MLContext(0);
+        var data = SquaresData.Load(ml, perClassTrain: 24, perClassValid: 4);
+        using var folder = new TempFolder();
+        var records = new StepTrialRecords(Path.Combine(folder.Path, "step-trials.json"));
+        (List<double> Losses, IReadOnlyList<EpochMetrics> History) Fit()
+        {
+            var losses = new List<double>();
+            var o = Options(null);
+            o.Epochs = 2;
+            o.StepTrialRecords = records;
+            o.AfterBatch = (_, _, loss) => losses.Add(loss);
+            using var model = new ResNetTrainer(o).Fit(data);
+            return (losses, model.History);
+        }
+        var first = Fit();
+        var second = Fit();
+        Assert.True(first.Losses.Count >= 2 * 10, $"{first.Losses.Count} steps");
+        Assert.Equal(first.Losses, second.Losses);
+        Assert.Equal(first.History.Select(m => (m.TrainLoss, m.ValidLoss, m.Accuracy)), second.History.Select(m => (m.TrainLoss, m.ValidLoss, m.Accuracy)));
     }
 
     [Fact]
@@ -88,9 +118,8 @@ public class ChannelsLastTests
             set_num_threads(2);
             using var wide = nn.Sequential(("stem", nn.Conv2d(3, 1024, 3)), ("reduce", nn.Conv2d(1024, 512, 1)));
             Assert.Equal("1×1 convolution 'reduce' (1024 → 512 channels)", MemoryFormat.UnsafeConvolution(wide));
-            var automatic = MemoryFormat.Resolve(null, CPU, wide, TextWriter.Null);
-            Assert.False(automatic.IsTuning || automatic.ChannelsLast);
-            var error = Assert.Throws<ArgumentException>(() => MemoryFormat.Resolve(true, CPU, wide, TextWriter.Null));
+            Assert.Equal(new[] { false }, MemoryFormat.Layouts(null, CPU, wide));
+            var error = Assert.Throws<ArgumentException>(() => MemoryFormat.Layouts(true, CPU, wide));
             Assert.Contains("'reduce' (1024 → 512 channels)", error.Message);
             Assert.Contains("ChannelsLast", error.Message);
             using var square = nn.Sequential(("same", nn.Conv2d(1024, 1024, 1)), ("narrow", nn.Conv2d(1024, 512, 3)));
@@ -118,7 +147,7 @@ public class ChannelsLastTests
             manual_seed(2);
             using var model = Architectures.SimpleCnn.Create(4);
             model.train();
-            using var learner = new Learner(model, CPU, 8, 0.01, null, TextWriter.Null, progressBar: false, LayoutTuner.Fixed(channelsLast));
+            using var learner = new Learner(model, CPU, 8, 0.01, null, TextWriter.Null, progressBar: false, channelsLast);
             var batch = new ImageBatch(x, labels);
             var losses = Enumerable.Range(0, 3).Select(i => learner.TrainBatch(batch, 1e-2, 0.9, 0, i)).ToArray();
             Assert.All(model.parameters(), p => Assert.True(p.is_contiguous()));
@@ -136,12 +165,19 @@ public class ChannelsLastTests
     {
         var ml = new MLContext(0);
         var data = SquaresData.Load(ml, perClassTrain: 4, perClassValid: 2);
-        // The squares are tiny batches: the automatic setting leaves them NCHW (too small to gain).
-        foreach (var (option, expected) in new (bool?, bool)[] { (null, false), (true, true), (false, false) })
+        // Automatic: the recorded trial decides (here written beforehand, so no timing is involved).
+        using var folder = new TempFolder();
+        var records = new StepTrialRecords(Path.Combine(folder.Path, "step-trials.json"));
+        StepSettings[] layouts = [new(false, null), new(true, null)];
+        string key = StepTrial.Key(layouts, Architectures.SimpleCnn, SquaresData.Classes.Length, [3, SquaresData.Size, SquaresData.Size], 8, CPU);
+        foreach (var (option, recorded, expected) in new (bool?, bool, bool)[] { (null, true, true), (null, false, false), (true, false, true), (false, true, false) })
         {
-            using (var run = ResNetTrainer.Prepare(Options(option), data, forRangeTest: false))
+            records.Save(key, new StepSettings(recorded, null));
+            var o = Options(option);
+            o.StepTrialRecords = records;
+            using (var run = ResNetTrainer.Prepare(o, data, forRangeTest: false))
                 Assert.Equal(expected, run.Learner.ChannelsLast);
-            using (var run = ResNetTrainer.Prepare(Options(option), data, forRangeTest: true))
+            using (var run = ResNetTrainer.Prepare(o, data, forRangeTest: true))
                 Assert.Equal(expected, run.Learner.ChannelsLast);
         }
 
