@@ -117,6 +117,10 @@ public static class BenchmarkRunner
                 RealSizeEndToEnd.Run(table, architecture, folder, realSizeEpochs, rounds: quick ? 1 : 2, output, reference);
         }
 
+        // (7) the mixed-precision (bf16) step against the fp32 step.
+        foreach (var architecture in MixedPrecisionStep.Models.Where(a => Selected($"{MixedPrecisionStep.Section} {a.Name}")))
+            MixedPrecisionStep.Run(table, architecture, runs);
+
         environment["load average at end"] = LoadAverage();
         table.Write(output, environment);
         Console.WriteLine();
