@@ -98,7 +98,7 @@ internal static class StepTrial
     {
         using var probe = architecture.Create(classCount);
         long parameters = probe.parameters().Sum(p => p.numel());
-        return $"{architecture.Name} ({parameters} parameters) | batch {batchSize}×{string.Join('×', imageShape)} | {device.type} | " +
+        return $"{architecture.Name} ({parameters} parameters) | batch {batchSize}x{string.Join('x', imageShape)} | {device.type} | " +
             $"{get_num_threads()} threads | {CpuFeatures.Model} | {string.Join(", ", candidates)}";
     }
 }
