@@ -41,7 +41,7 @@ public static class AugmentationThroughput
         var pixels = new byte[batchSize * 3 * inputSize * inputSize];
         random.NextBytes(pixels);
         using var images = torch.tensor(pixels, [batchSize, 3, inputSize, inputSize]);
-        using var augmenter = new BatchAugmenter(options, inputSize, inputSize);
+        var augmenter = new BatchAugmenter(options, inputSize, inputSize);
         void AugmentOnce()
         {
             using var scope = torch.NewDisposeScope();

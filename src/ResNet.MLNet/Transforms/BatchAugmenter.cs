@@ -7,12 +7,14 @@ namespace ResNet.MLNet.Transforms;
 /// fastai's batch augmentation with TorchSharp: per image, flip/rotate/zoom compose into one affine matrix, the
 /// perspective warp and the random-resized-crop into the same projective map; ONE <c>grid_sample</c> per batch
 /// resamples every image (bilinear, reflection padding, align_corners as configured); lighting is applied in logit
-/// space. Input images are planar [3, H, W] (bytes 0..255 or floats 0..1); output floats 0..1.
+/// space. The grid and, on the CPU, the lighting are fused passes (<see cref="AugmentationKernels"/>). Input images are
+/// planar [3, H, W] (bytes 0..255 or floats 0..1); output floats 0..1.
 /// </summary>
-internal sealed class BatchAugmenter : IDisposable
+internal sealed class BatchAugmenter
 {
     private readonly AugmentOptions _options;
-    private readonly Tensor _baseGrid;      // [3, outH·outW]: (u, v, 1) for every output pixel
+    private readonly float[] _columnCoordinates;   // grid coordinate u of each output column
+    private readonly float[] _rowCoordinates;      // grid coordinate v of each output row
 
     public BatchAugmenter(AugmentOptions options, int height, int width)
     {
@@ -22,7 +24,8 @@ internal sealed class BatchAugmenter : IDisposable
         Width = width;
         OutputHeight = options.Size ?? height;
         OutputWidth = options.Size ?? width;
-        _baseGrid = BaseGrid(OutputHeight, OutputWidth, options.AlignCorners);
+        _columnCoordinates = GridCoordinates(OutputWidth, options.AlignCorners);
+        _rowCoordinates = GridCoordinates(OutputHeight, options.AlignCorners);
     }
 
     /// <summary>Source height.</summary>
@@ -122,17 +125,9 @@ internal sealed class BatchAugmenter : IDisposable
         if (augmentations.Count != b)
             throw new ArgumentException($"Expected {b} augmentations, got {augmentations.Count}.", nameof(augmentations));
         using var scope = NewDisposeScope();
-        var matrices = new float[b * 9];
-        for (int i = 0; i < b; i++)
-        {
-            var m = augmentations[i].Matrix(Width, Height, _options.AlignCorners);
-            for (int j = 0; j < 9; j++) matrices[9 * i + j] = (float)m[j];
-        }
-
-        var g = tensor(matrices, [b, 3, 3]);
-        var coords = matmul(g, _baseGrid);                                   // [B, 3, P]
-        var xy = coords[.., ..2, ..] / coords[.., 2..3, ..];                 // [B, 2, P]
-        var grid = xy.transpose(1, 2).reshape(b, OutputHeight, OutputWidth, 2);
+        var grid = AugmentationKernels.SamplingGrid(augmentations.Select(a => a.Matrix(Width, Height, _options.AlignCorners)).ToArray(),
+            _columnCoordinates, _rowCoordinates);
+        if (images.device_type != DeviceType.CPU) grid = grid.to(images.device);
         var output = nn.functional.grid_sample(images, grid,
             _options.Mode == InterpolationMode.Nearest ? GridSampleMode.Nearest : GridSampleMode.Bilinear,
             _options.PadMode switch
@@ -142,15 +137,21 @@ internal sealed class BatchAugmenter : IDisposable
                 _ => GridSamplePaddingMode.Reflection,
             },
             _options.AlignCorners);
-        if (inputScale != 1f) output = output.mul_(inputScale);   // resampling is linear: scale the smaller output
 
-        if (augmentations.Any(a => a.HasLighting))
+        if (!augmentations.Any(a => a.HasLighting))
         {
-            // sigmoid(c · (logit(x) + logit(b))) = 1 / (1 + exp(−c · logit(x) − c · logit(b))); logit clamps x to
-            // [1e-7, 1 − 1e-7]. Written out because libtorch's sigmoid kernel is ~10× slower than exp on logit-range values.
-            var negC = tensor(augmentations.Select(a => (float)-a.Contrast).ToArray(), [b, 1, 1, 1]);
-            var negShift = tensor(augmentations.Select(a => (float)(-a.Contrast * Math.Log(a.Brightness / (1 - a.Brightness)))).ToArray(), [b, 1, 1, 1]);
-            output = addcmul(negShift, output.logit(1e-7), negC, 1).exp_().add_(1).reciprocal_();
+            if (inputScale != 1f) output = output.mul_(inputScale);   // resampling is linear: scale the smaller output
+        }
+        else if (output.device_type == DeviceType.CPU)
+            AugmentationKernels.Lighting(output, augmentations.Select(a => (a.Brightness, a.Contrast)).ToArray(), inputScale);
+        else
+        {
+            // The same arithmetic as tensor operations on the device: sigmoid(c · (logit(x) + logit(b))) =
+            // 1 / (1 + exp(−c · logit(x) − c · logit(b))), logit clamping x to [eps, 1 − eps].
+            var negC = tensor(augmentations.Select(a => (float)-a.Contrast).ToArray(), [b, 1, 1, 1], device: output.device);
+            var negShift = tensor(augmentations.Select(a => (float)(-a.Contrast * Math.Log(a.Brightness / (1 - a.Brightness)))).ToArray(),
+                [b, 1, 1, 1], device: output.device);
+            output = addcmul(negShift, output.mul_(inputScale).logit(AugmentationKernels.LogitEpsilon), negC, 1).exp_().add_(1).reciprocal_();
         }
 
         return output.MoveToOuterDisposeScope();
@@ -182,25 +183,7 @@ internal sealed class BatchAugmenter : IDisposable
         return Apply(input, augmentations, isByte ? 1f / 255f : 1f).MoveToOuterDisposeScope();
     }
 
-    private static Tensor BaseGrid(int height, int width, bool alignCorners)
-    {
-        static float Coord(int j, int n, bool align) =>
-            align ? (n == 1 ? 0f : -1f + 2f * j / (n - 1)) : (2f * j + 1f) / n - 1f;
-        var values = new float[height * width * 3];
-        for (int y = 0, k = 0; y < height; y++)
-            for (int x = 0; x < width; x++, k += 3)
-            {
-                values[k] = Coord(x, width, alignCorners);
-                values[k + 1] = Coord(y, height, alignCorners);
-                values[k + 2] = 1f;
-            }
-
-        using var points = tensor(values, [height * width, 3]);
-        using var transposed = points.t();
-        var grid = transposed.contiguous();
-        grid.DetachFromDisposeScope();
-        return grid;
-    }
-
-    public void Dispose() => _baseGrid.Dispose();
+    /// <summary>The normalised grid coordinate of each of <paramref name="n"/> pixels along one axis (grid_sample's convention).</summary>
+    private static float[] GridCoordinates(int n, bool alignCorners) =>
+        Enumerable.Range(0, n).Select(j => alignCorners ? (n == 1 ? 0f : -1f + 2f * j / (n - 1)) : (2f * j + 1f) / n - 1f).ToArray();
 }

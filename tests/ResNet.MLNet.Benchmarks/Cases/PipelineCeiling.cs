@@ -27,7 +27,7 @@ public static class PipelineCeiling
         using var bytes = tensor(pixels, [batch, 3, presize, presize]);
         using var floats = bytes.to_type(ScalarType.Float32).div_(255f);
         using var grid = rand(batch, size, size, 2).mul_(2).sub_(1);
-        using var augmenter = new BatchAugmenter(new AugmentOptions { MinScale = 0.5f, Size = size }, presize, presize);
+        var augmenter = new BatchAugmenter(new AugmentOptions { MinScale = 0.5f, Size = size }, presize, presize);
         using var scale = tensor(ImageStats.ImageNet.Std.Select(s => 1f / s).ToArray(), [1, 3, 1, 1]);
         using var shift = tensor(ImageStats.ImageNet.Mean.Zip(ImageStats.ImageNet.Std, (m, s) => -m / s).ToArray(), [1, 3, 1, 1]);
 

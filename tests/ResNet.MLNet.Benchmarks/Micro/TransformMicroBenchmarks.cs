@@ -40,7 +40,6 @@ public class TransformMicroBenchmarks
     [GlobalCleanup]
     public void Cleanup()
     {
-        _augmenter?.Dispose();
         _bytes?.Dispose();
     }
 

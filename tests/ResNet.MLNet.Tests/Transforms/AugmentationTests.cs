@@ -23,7 +23,7 @@ public class AugmentationTests
     public void HorizontalFlipMirrorsTheImage()
     {
         const int h = 6, w = 9;
-        using var augmenter = new BatchAugmenter(new AugmentOptions(), h, w);
+        var augmenter = new BatchAugmenter(new AugmentOptions(), h, w);
         var image = Ramp(h, w);
         var flipped = Run(augmenter, image, ImageAugmentation.Identity(w, h) with { Dihedral = 1 });
         for (int c = 0; c < 3; c++)
@@ -38,7 +38,7 @@ public class AugmentationTests
     {
         const int h = 7, w = 7;
         var options = new AugmentOptions { MaxRotate = 0, MaxZoom = 1, MaxWarp = 0, MaxLighting = 0, BatchSize = 64 };
-        using var augmenter = new BatchAugmenter(options, h, w);
+        var augmenter = new BatchAugmenter(options, h, w);
         var image = Ramp(h, w);
         using var scope = NewDisposeScope();
         var inputs = tensor(image, [1, 3, h, w]).expand(64, 3, h, w).contiguous();
@@ -91,7 +91,7 @@ public class AugmentationTests
     public void RotationAndZoomMoveAMarkerWhereTheMatrixSays(double degrees, double scale, double cx, double cy)
     {
         const int size = 41, mx = 28, my = 14;
-        using var augmenter = new BatchAugmenter(new AugmentOptions(), size, size);
+        var augmenter = new BatchAugmenter(new AugmentOptions(), size, size);
         var augmentation = ImageAugmentation.Identity(size, size) with
         {
             RotateDegrees = degrees, ZoomScale = scale, ZoomCenterX = cx, ZoomCenterY = cy,
@@ -114,7 +114,7 @@ public class AugmentationTests
     public void LightingIsNeutralAtHalfBrightnessAndUnitContrastAndStaysInRange()
     {
         const int h = 8, w = 8;
-        using var augmenter = new BatchAugmenter(new AugmentOptions(), h, w);
+        var augmenter = new BatchAugmenter(new AugmentOptions(), h, w);
         var random = new Random(3);
         var image = Enumerable.Range(0, 3 * h * w).Select(_ => (float)random.NextDouble()).ToArray();
         image[0] = 0;
@@ -133,10 +133,40 @@ public class AugmentationTests
         Assert.Equal(expected, strong[5], 4);
 
         var options = new AugmentOptions { PLighting = 1, MaxLighting = 0.9f, BatchSize = 16 };
-        using var heavy = new BatchAugmenter(options, h, w);
+        var heavy = new BatchAugmenter(options, h, w);
         using var scope = NewDisposeScope();
         var outputs = heavy.Augment(tensor(image, [1, 3, h, w]).expand(16, 3, h, w).contiguous(), new Random(9));
         Assert.All(outputs.data<float>().ToArray(), v => Assert.InRange(v, 0f, 1f));
+    }
+
+    [Fact]
+    public void EveryImageOfAByteBatchGetsFastaisLightingOfItsOwnResampledPixels()
+    {
+        const int b = 12, h = 20, w = 24;
+        var options = new AugmentOptions { Size = 16, PLighting = 1, MaxLighting = 0.5f, BatchSize = b };
+        var augmenter = new BatchAugmenter(options, h, w);
+        var random = new Random(17);
+        // Image 0 is black and image 1 white: their pixels reach logit's clamp.
+        var bytes = Enumerable.Range(0, b * 3 * h * w).Select(i => (byte)(i < 3 * h * w ? 0 : i < 6 * h * w ? 255 : random.Next(256))).ToArray();
+        var draws = augmenter.Draw(new Random(4), b);
+        Assert.All(draws, d => Assert.True(d.HasLighting));
+        using var scope = NewDisposeScope();
+        var floats = tensor(bytes, [b, 3, h, w]).to_type(ScalarType.Float32);
+        var lit = augmenter.Apply(floats, draws, 1f / 255).data<float>().ToArray();
+        // The same geometry without lighting, scaled to 0..1: the pixels lighting works on.
+        var plain = augmenter.Apply(floats, draws.Select(d => d with { Brightness = 0.5, Contrast = 1 }).ToArray(), 1f / 255).data<float>().ToArray();
+        int perImage = 3 * 16 * 16;
+        double worst = 0;
+        for (int i = 0; i < lit.Length; i++)
+        {
+            var d = draws[i / perImage];
+            double x = Math.Clamp(plain[i], 1e-7, 1 - 1e-7);
+            double expected = 1 / (1 + Math.Exp(-d.Contrast * (Math.Log(x / (1 - x)) + Math.Log(d.Brightness / (1 - d.Brightness)))));
+            worst = Math.Max(worst, Math.Abs(expected - lit[i]));
+        }
+        Assert.True(worst <= 2e-6, $"largest difference from sigmoid(c · (logit(x) + logit(b))): {worst}");
+        Assert.Contains(plain, v => v == 0f);
+        Assert.Contains(plain, v => v == 1f);
     }
 
     [Theory]
@@ -147,7 +177,7 @@ public class AugmentationTests
     {
         var random = new Random(11);
         var bytes = Enumerable.Range(0, 3 * h * w).Select(_ => (byte)random.Next(256)).ToArray();
-        using var augmenter = new BatchAugmenter(new AugmentOptions { Size = size, AlignCorners = alignCorners }, h, w);
+        var augmenter = new BatchAugmenter(new AugmentOptions { Size = size, AlignCorners = alignCorners }, h, w);
         using var scope = NewDisposeScope();
         var input = tensor(bytes, [1, 3, h, w]);
         var first = augmenter.Augment(input, null).data<float>().ToArray();
@@ -175,7 +205,7 @@ public class AugmentationTests
     public void DrawsFollowFastaiDistributions()
     {
         var options = new AugmentOptions { MinScale = 0.5f, Size = 128 };
-        using var augmenter = new BatchAugmenter(options, 160, 160);
+        var augmenter = new BatchAugmenter(options, 160, 160);
         var draws = augmenter.Draw(new Random(1), 2000);
         Assert.All(draws, d =>
         {
