@@ -16,4 +16,10 @@ public sealed record EpochMetrics(int Epoch, double TrainLoss, double? ValidLoss
 
     /// <summary>Part of <see cref="Duration"/> spent in the validation pass (its data and its forward passes).</summary>
     public TimeSpan ValidationTime { get; init; }
+
+    /// <summary>The validation values of the run's other metrics (<c>Options.Metrics</c>), by name.</summary>
+    public IReadOnlyDictionary<string, double> Metrics { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>Whether this epoch's weights are the ones kept (<c>SaveBestModel</c>: the best epoch so far).</summary>
+    public bool IsBest { get; init; }
 }

@@ -2,13 +2,20 @@ using System.Globalization;
 
 namespace ResNet.MLNet.Training;
 
-/// <summary>Writes fastai's console epoch table: names padded to 8 characters and joined by two spaces, values aligned under them.</summary>
+/// <summary>
+/// Writes fastai's console epoch table: names padded to 8 characters and joined by two spaces, values aligned under them;
+/// the run's other metrics follow accuracy.
+/// </summary>
 internal sealed class EpochTable(TextWriter output)
 {
     private static readonly string[] Names = ["epoch", "train_loss", "valid_loss", "accuracy", "time"];
     private bool _headerWritten;
 
-    public static string Header => string.Join("  ", Names.Select(Pad));
+    public static string Header => HeaderFor([]);
+
+    public static string HeaderFor(IReadOnlyCollection<string> metrics) => string.Join("  ", ColumnNames(metrics).Select(Pad));
+
+    private static string[] ColumnNames(IReadOnlyCollection<string> metrics) => [.. Names[..4], .. metrics, Names[4]];
 
     public static string Row(EpochMetrics m)
     {
@@ -18,11 +25,13 @@ internal sealed class EpochTable(TextWriter output)
             m.TrainLoss.ToString("F6", CultureInfo.InvariantCulture),
             m.ValidLoss?.ToString("F6", CultureInfo.InvariantCulture) ?? "None",
             m.Accuracy?.ToString("F6", CultureInfo.InvariantCulture) ?? "None",
+            .. m.Metrics.Values.Select(v => v.ToString("F6", CultureInfo.InvariantCulture)),
             FormatTime(m.Duration),
         ];
+        var names = ColumnNames(m.Metrics.Keys.ToArray());
         var text = new System.Text.StringBuilder();
         for (int i = 0; i < values.Length; i++)
-            text.Append(values[i]).Append(' ', Math.Max(0, 2 + Pad(Names[i]).Length - values[i].Length));
+            text.Append(values[i]).Append(' ', Math.Max(0, 2 + Pad(names[i]).Length - values[i].Length));
         return text.ToString().TrimEnd();
     }
 
@@ -39,7 +48,7 @@ internal sealed class EpochTable(TextWriter output)
     {
         if (!_headerWritten)
         {
-            output.WriteLine(Header.TrimEnd());
+            output.WriteLine(HeaderFor(m.Metrics.Keys.ToArray()).TrimEnd());
             _headerWritten = true;
         }
         output.WriteLine(Row(m));

@@ -41,7 +41,7 @@ internal sealed class HalfPrecisionCopy : IDisposable
     public Tensor Forward(Tensor x) => Working.forward(x.to(DType)).to(ScalarType.Float32);
 
     /// <summary>
-    /// Backpropagates <c>loss·scale</c>, moves the unscaled gradients onto the master parameters and checks them.
+    /// Backpropagates <c>loss·scale</c>, adds the unscaled gradients to the master parameters' and checks them.
     /// Returns false (step skipped, scale halved) when any gradient overflowed.
     /// </summary>
     public bool BackwardToMaster(Tensor loss)
@@ -57,9 +57,8 @@ internal sealed class HalfPrecisionCopy : IDisposable
                 if (g is null) continue;
                 var g32 = g.to(ScalarType.Float32).div_(Scaler.Scale);
                 overflow.logical_or_(g32.isfinite().logical_not().any());
-                var old = master.grad;
-                master.grad = g32.DetachFromDisposeScope();
-                old?.Dispose();
+                if (master.grad is { } accumulated) accumulated.add_(g32);   // gradient accumulation: sum over batches
+                else master.grad = g32.DetachFromDisposeScope();
                 working.grad = null;
                 g.Dispose();
             }

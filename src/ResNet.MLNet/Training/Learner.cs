@@ -7,20 +7,21 @@ using static TorchSharp.torch;
 namespace ResNet.MLNet.Training;
 
 /// <summary>
-/// fastai's <c>Learner</c> + <c>fit_one_cycle</c>: owns the model, the Adam optimiser, the smoothed loss and the
-/// history; runs training passes (one-cycle schedule per batch) and whole-set validation passes.
+/// fastai's <c>Learner</c>: owns the model, the Adam optimiser and the loss, and runs one small loop — epochs of a training
+/// pass (forward, loss, backward, step per batch) and a validation pass — that raises fastai's events to
+/// <see cref="LearnerCallback"/>s. Everything else (the one-cycle schedule, the recorder and epoch table, the progress bar,
+/// checkpoints, the LR range test, MixUp, …) is a callback.
 /// </summary>
 internal sealed class Learner : IDisposable
 {
     private readonly TextWriter _output;
-    private readonly bool _progressBar;
     private readonly int _batchSize;
     private bool _shuffleNoticeWritten;
     private bool _decodeNoticeWritten;
     private EpochTable? _table;
 
     public Learner(nn.Module<Tensor, Tensor> model, Device device, int batchSize, double weightDecay,
-        HalfPrecisionCopy? halfPrecision, TextWriter output, bool progressBar, bool channelsLast)
+        HalfPrecisionCopy? halfPrecision, TextWriter output, bool channelsLast, ClassificationLoss? loss = null)
     {
         Model = model;
         Device = device;
@@ -28,212 +29,225 @@ internal sealed class Learner : IDisposable
         Half = halfPrecision;
         ChannelsLast = channelsLast;
         _output = output;
-        _progressBar = progressBar;
+        Loss = loss ?? new ClassificationLoss(0);
         Optimizer = new FastaiAdam(FastaiAdam.Groups(model), weightDecay: weightDecay);
+        State = new LearnerState(model, Loss.PerSample, output, History);
     }
 
     public nn.Module<Tensor, Tensor> Model { get; }
-
-    /// <summary>Batches read ahead on a background thread (<see cref="BatchReader.DefaultPrefetch"/>: none on the CPU).</summary>
-    private int Prefetch => BatchReader.DefaultPrefetch(Device.type);
     public Device Device { get; }
     public FastaiAdam Optimizer { get; }
     public HalfPrecisionCopy? Half { get; }
+    public ClassificationLoss Loss { get; }
+
+    /// <summary>What callbacks see and change.</summary>
+    public LearnerState State { get; }
 
     /// <summary>Whether batches go to the network in channels-last (NHWC) layout (see <see cref="MemoryFormat"/>).</summary>
     public bool ChannelsLast { get; }
-    public SmoothedLoss Smoothed { get; private set; } = new();
+
+    /// <summary>The recorder's smoothed training loss (checkpointed; never reset between epochs, as in fastai).</summary>
+    public SmoothedLoss Smoothed { get; } = new();
+
     public List<EpochMetrics> History { get; } = [];
 
     /// <summary>The console table (writes its header once).</summary>
     public EpochTable Table => _table ??= new EpochTable(_output);
 
-    /// <summary>Called after every training batch with (epoch, batch, raw loss); the LR finder and tests use it.</summary>
-    public Action<int, int, double>? AfterBatch { get; set; }
+    /// <summary>Wall time of the current epoch's training steps, of its whole training pass, and of its validation pass.</summary>
+    internal (TimeSpan Steps, TimeSpan TrainingPass, TimeSpan Validation) EpochTimes { get; private set; }
+
+    /// <summary>Batches read ahead on a background thread (<see cref="BatchReader.DefaultPrefetch"/>: none on the CPU).</summary>
+    private int Prefetch => BatchReader.DefaultPrefetch(Device.type);
 
     private nn.Module<Tensor, Tensor> Working => Half?.Working ?? Model;
 
-    /// <summary>One training step; returns the batch's (unscaled) loss. Throws <see cref="TrainingDivergedException"/> on NaN/Inf.</summary>
-    public double TrainBatch(ImageBatch batch, double lr, double momentum, int epoch, int batchIndex)
-    {
-        using var scope = torch.NewDisposeScope();
-        var x = Input(batch.Features, ChannelsLast);
-        var y = batch.Labels.to(Device);
-        Tensor logits = Half is null ? Model.forward(x) : Half.Forward(x);
-        var loss = nn.functional.cross_entropy(logits, y);
-        double value = loss.item<float>();
-        if (!double.IsFinite(value)) throw new TrainingDivergedException(epoch, batchIndex, value, lr);
-        if (Half is null)
-        {
-            loss.backward();
-            Optimizer.Step(lr, momentum);
-        }
-        else if (Half.BackwardToMaster(loss))
-        {
-            Optimizer.Step(lr, momentum);
-            Half.CopyMasterToWorking();
-        }
-        Optimizer.ZeroGrad();
-        return value;
-    }
-
-    /// <summary>The batch's images on the device, channels-last if asked (the half-precision copy keeps the layout).</summary>
-    private Tensor Input(Tensor features, bool channelsLast)
-    {
-        var x = features.to(Device);
-        return channelsLast ? MemoryFormat.ToChannelsLast(x) : x;
-    }
-
-    /// <summary>fit_one_cycle from <paramref name="startEpoch"/> (non-zero when resuming) to <paramref name="epochs"/>.</summary>
-    public void FitOneCycle(TrainingData train, TrainingData? valid, int epochs, int startEpoch, OneCycleSchedule schedule,
-        long batchesPerEpoch, int seed, Action<EpochMetrics> onEpoch, Action<int>? checkpoint, CancellationToken cancellation)
+    /// <summary>
+    /// Runs epochs <paramref name="startEpoch"/> to <paramref name="epochs"/> − 1 (non-zero start when resuming) with
+    /// <paramref name="callbacks"/> in their <see cref="LearnerCallback.Order"/>.
+    /// </summary>
+    public void Fit(TrainingData train, TrainingData? valid, int epochs, int startEpoch, long batchesPerEpoch, int seed,
+        IEnumerable<LearnerCallback> callbacks, CancellationToken cancellation)
     {
         if (batchesPerEpoch == 0)
             throw new ArgumentException($"{train.Description} hold fewer rows than one batch (Options.BatchSize = {_batchSize}); " +
                 "the last incomplete training batch is dropped, as fastai does. Lower BatchSize or add training rows.");
-        long totalIterations = batchesPerEpoch * epochs;
-        using var decodes = DecodeMetrics.ObserveTrainingPasses(NoteDecodingOnTrainingPass);
-        for (int epoch = startEpoch; epoch < epochs; epoch++)
+        var ordered = callbacks.OrderBy(c => c.Order).ToArray();
+        void Raise(Action<LearnerCallback, LearnerState> e)
         {
-            cancellation.ThrowIfCancellationRequested();
-            var clock = Stopwatch.StartNew();
-            Working.train();
-            NoteSelfShuffle(train);
-            var bar = _progressBar ? new ProgressBar(_output, $"epoch {epoch}", batchesPerEpoch) : null;
-            int b = 0;
-            long stepTicks = 0, dataStart = Stopwatch.GetTimestamp();
-            using (var reader = new BatchReader(train, _batchSize, EpochRandom(seed, epoch), dropLast: true, "training", cancellation, Prefetch))
-            {
-                foreach (var batch in reader.Batches())
-                {
-                    using (batch)
-                    {
-                        long stepStart = Stopwatch.GetTimestamp();
-                        double position = (double)(epoch * batchesPerEpoch + b) / totalIterations;
-                        double loss = TrainBatch(batch, schedule.LearningRate(position), schedule.Momentum(position), epoch, b);
-                        stepTicks += Stopwatch.GetTimestamp() - stepStart;
-                        Smoothed.Add(loss);
-                        AfterBatch?.Invoke(epoch, b, loss);
-                        b++;
-                        bar?.Update(b, Smoothed.Value);
-                    }
-                    cancellation.ThrowIfCancellationRequested();
-                }
-            }
-            var trainingTime = Stopwatch.GetElapsedTime(dataStart);
-            bar?.Clear();
-            Half?.SyncBuffersToMaster();
-            double? validLoss = null, accuracy = null;
-            long validStart = Stopwatch.GetTimestamp();
-            if (valid is not null)
-                (validLoss, accuracy) = Validate(valid, cancellation);
-            var stepTime = Stopwatch.GetElapsedTime(0, stepTicks);
-            var metrics = new EpochMetrics(epoch, Smoothed.Value, validLoss, accuracy, clock.Elapsed)
-            {
-                StepTime = stepTime,
-                DataTime = trainingTime - stepTime,
-                ValidationTime = valid is null ? TimeSpan.Zero : Stopwatch.GetElapsedTime(validStart),
-            };
-            History.Add(metrics);
-            Table.Write(metrics);
-            onEpoch(metrics);
-            checkpoint?.Invoke(epoch);
+            foreach (var callback in ordered) e(callback, State);
         }
+
+        State.Epochs = epochs;
+        State.BatchesPerEpoch = batchesPerEpoch;
+        State.Iteration = startEpoch * batchesPerEpoch;
+        State.HasValidation = valid is not null;
+        using var decodes = DecodeMetrics.ObserveTrainingPasses(NoteDecodingOnTrainingPass);
+        try
+        {
+            Raise((c, s) => c.BeforeFit(s));
+            for (int epoch = startEpoch; epoch < epochs; epoch++)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                State.Epoch = epoch;
+                State.Random = new Random(unchecked(seed * 31 + epoch * 7 + 3));
+                try
+                {
+                    Raise((c, s) => c.BeforeEpoch(s));
+                    TrainingPass(train, seed, Raise, cancellation);
+                    if (valid is not null) ValidationPass(valid, Raise, cancellation);
+                    else EpochTimes = EpochTimes with { Validation = TimeSpan.Zero };
+                }
+                catch (CancelEpochSignal)
+                {
+                    Raise((c, s) => c.AfterCancelEpoch(s));
+                }
+                Raise((c, s) => c.AfterEpoch(s));
+            }
+        }
+        catch (CancelFitSignal)
+        {
+            Raise((c, s) => c.AfterCancelFit(s));
+        }
+        Raise((c, s) => c.AfterFit(s));
         Model.eval();
     }
 
-    /// <summary>Mean cross-entropy and accuracy over every row of <paramref name="valid"/> (in order, nothing dropped).</summary>
-    public (double Loss, double Accuracy) Validate(TrainingData valid, CancellationToken cancellation)
+    private void TrainingPass(TrainingData train, int seed, Action<Action<LearnerCallback, LearnerState>> raise, CancellationToken cancellation)
     {
-        var model = Model;
-        model.eval();
-        double lossSum = 0;
-        long correct = 0, count = 0;
-        using var noGrad = torch.no_grad();
-        // Deterministic values computed in batches by the batched transforms, as on training passes (not row by row).
-        using var reader = new BatchReader(valid, _batchSize, BatchedScoringPass.Create(), dropLast: false, "validation", cancellation, Prefetch);
-        foreach (var batch in reader.Batches())
-        {
-            using (batch)
-            using (var scope = torch.NewDisposeScope())
-            {
-                var logits = model.forward(Input(batch.Features, ChannelsLast));
-                var y = batch.Labels.to(Device);
-                lossSum += nn.functional.cross_entropy(logits, y, reduction: nn.Reduction.Sum).item<float>();
-                correct += logits.argmax(1).eq(y).sum().item<long>();
-                count += batch.Count;
-            }
-            cancellation.ThrowIfCancellationRequested();
-        }
+        State.Training = true;
         Working.train();
-        if (count == 0)
-            throw new ArgumentException($"{valid.Description} hold no rows; give validation rows or leave the validation options unset.");
-        return (lossSum / count, (double)correct / count);
+        NoteSelfShuffle(train);
+        long passStart = Stopwatch.GetTimestamp(), stepTicks = 0;
+        raise((c, s) => c.BeforeTrain(s));
+        using (var reader = new BatchReader(train, _batchSize, EpochRandom(seed, State.Epoch), dropLast: true, "training", cancellation, Prefetch))
+        {
+            int b = 0;
+            foreach (var batch in reader.Batches())
+            {
+                using (batch)
+                {
+                    long stepStart = Stopwatch.GetTimestamp();
+                    State.Batch = b++;
+                    try { OneBatch(batch, raise); }
+                    finally { State.Iteration++; }
+                    stepTicks += Stopwatch.GetTimestamp() - stepStart;
+                }
+                cancellation.ThrowIfCancellationRequested();
+            }
+        }
+        Half?.SyncBuffersToMaster();
+        EpochTimes = (Stopwatch.GetElapsedTime(0, stepTicks), Stopwatch.GetElapsedTime(passStart), TimeSpan.Zero);
+        raise((c, s) => c.AfterTrain(s));
+    }
+
+    private void ValidationPass(TrainingData valid, Action<Action<LearnerCallback, LearnerState>> raise, CancellationToken cancellation)
+    {
+        long start = Stopwatch.GetTimestamp();
+        State.Training = false;
+        Model.eval();
+        try
+        {
+            using var noGrad = torch.no_grad();
+            raise((c, s) => c.BeforeValidate(s));
+            // Deterministic values computed in batches by the batched transforms, as on training passes (not row by row).
+            using var reader = new BatchReader(valid, _batchSize, BatchedScoringPass.Create(), dropLast: false, "validation", cancellation, Prefetch);
+            int b = 0;
+            foreach (var batch in reader.Batches())
+            {
+                using (batch)
+                {
+                    State.Batch = b++;
+                    OneBatch(batch, raise);
+                }
+                cancellation.ThrowIfCancellationRequested();
+            }
+            raise((c, s) => c.AfterValidate(s));
+        }
+        finally
+        {
+            Working.train();
+            EpochTimes = EpochTimes with { Validation = Stopwatch.GetElapsedTime(start) };
+        }
     }
 
     /// <summary>
-    /// fastai's LR range test: lr = start·(end/start)^(i/iterations) for batch i, momentum 0.9, no validation; stops after
-    /// <paramref name="iterations"/> batches, or when the smoothed loss exceeds 4× its best (or stops being finite).
-    /// The model (weights and BatchNorm statistics), optimiser state and smoothed loss are restored afterwards.
+    /// fastai's LR range test (<see cref="RangeTestCallback"/>) over the training rows, as many epochs as it needs; the
+    /// model, optimiser and loss scale are restored afterwards.
     /// </summary>
     public (double[] LearningRates, double[] Losses) RangeTest(TrainingData train, double start, double end, int iterations,
         bool stopOnDivergence, int seed, CancellationToken cancellation)
     {
-        var saved = new MemoryStream();
-        using (var writer = new BinaryWriter(saved, System.Text.Encoding.UTF8, leaveOpen: true))
-        {
-            Model.save(writer);
-            Optimizer.Save(writer);
-        }
-        var savedSmoother = Smoothed;
-        var savedScale = Half is null ? (1.0, 0) : (Half.Scaler.Scale, Half.Scaler.CleanSteps);
-        var lrs = new List<double>();
-        var losses = new List<double>();
+        long batchesPerEpoch = train.CountRows(cancellation) / _batchSize;
+        var test = new RangeTestCallback(this, start, end, iterations, stopOnDivergence);
+        int epochs = (int)Math.Ceiling((double)iterations / Math.Max(1, batchesPerEpoch));
+        Fit(train, null, epochs, 0, batchesPerEpoch, seed, [test], cancellation);
+        return (test.LearningRates.ToArray(), test.Losses.ToArray());
+    }
+
+    /// <summary>One training step on <paramref name="batch"/> without callbacks (the step trial and benchmarks time it); returns its loss.</summary>
+    public double TrainBatch(ImageBatch batch, double learningRate, double momentum)
+    {
+        State.Training = true;
+        Working.train();
+        State.LearningRate = learningRate;
+        State.Momentum = momentum;
+        return OneBatch(batch, _ => { });
+    }
+
+    /// <summary>
+    /// One batch: forward, loss and (training) backward and optimiser step, raising the batch events; returns the loss
+    /// (NaN when a callback cancelled the batch before it was computed).
+    /// </summary>
+    private double OneBatch(ImageBatch batch, Action<Action<LearnerCallback, LearnerState>> raise)
+    {
+        using var scope = torch.NewDisposeScope();
+        bool training = State.Training;
+        State.Input = Input(batch.Features);
+        State.Target = batch.Labels.to(Device);
+        State.BackwardScale = 1;
         try
         {
-            Smoothed = new SmoothedLoss();
-            Working.train();
-            using var decodes = DecodeMetrics.ObserveTrainingPasses(NoteDecodingOnTrainingPass);
-            double best = double.PositiveInfinity;
-            bool stop = false;
-            for (int epoch = 0; !stop; epoch++)
+            raise((c, s) => c.BeforeBatch(s));
+            State.Prediction = !training ? Model.forward(State.Input) : Half is null ? Model.forward(State.Input) : Half.Forward(State.Input);
+            raise((c, s) => c.AfterPred(s));
+            State.Loss = State.PerSampleLoss(State.Prediction, State.Target!).mean();
+            raise((c, s) => c.AfterLoss(s));
+            if (training)
             {
-                int batchesThisEpoch = 0;
-                using var reader = new BatchReader(train, _batchSize, EpochRandom(seed, epoch), dropLast: true, "LR range test", cancellation, Prefetch);
-                foreach (var batch in reader.Batches())
+                raise((c, s) => c.BeforeBackward(s));
+                bool apply = true;
+                var loss = State.BackwardScale == 1 ? State.Loss! : State.Loss!.mul(State.BackwardScale);
+                if (Half is null) loss.backward();
+                else apply = Half.BackwardToMaster(loss);
+                raise((c, s) => c.AfterBackward(s));
+                raise((c, s) => c.BeforeStep(s));
+                if (apply)
                 {
-                    using (batch)
-                    {
-                        int i = lrs.Count;
-                        double lr = start * Math.Pow(end / start, (double)i / iterations);
-                        double smooth;
-                        try { smooth = Smoothed.Add(TrainBatch(batch, lr, 0.9, epoch, batchesThisEpoch)); }
-                        catch (TrainingDivergedException) { smooth = double.NaN; }
-                        batchesThisEpoch++;
-                        lrs.Add(lr);
-                        losses.Add(smooth);
-                        if (smooth < best) best = smooth;
-                        stop = lrs.Count >= iterations || !double.IsFinite(smooth) || (stopOnDivergence && smooth > 4 * best);
-                    }
-                    cancellation.ThrowIfCancellationRequested();
-                    if (stop) break;
+                    Optimizer.Step(State.LearningRate, State.Momentum);
+                    Half?.CopyMasterToWorking();
                 }
-                if (batchesThisEpoch == 0)
-                    throw new ArgumentException($"{train.Description} hold fewer rows than one batch (Options.BatchSize = {_batchSize}).");
+                raise((c, s) => c.AfterStep(s));
+                Optimizer.ZeroGrad();
             }
         }
-        finally
+        catch (CancelBatchSignal)
         {
-            saved.Position = 0;
-            using var reader = new BinaryReader(saved);
-            Model.load(reader);
-            Optimizer.Load(reader);
-            Optimizer.ZeroGrad();
-            Smoothed = savedSmoother;
-            Half?.Scaler.Restore(savedScale.Item1, savedScale.Item2);
-            Half?.SyncAllFromMaster();
+            raise((c, s) => c.AfterCancelBatch(s));
         }
-        return (lrs.ToArray(), losses.ToArray());
+        raise((c, s) => c.AfterBatch(s));
+        double value = State.LossValue;
+        State.Input = State.Target = null;
+        State.Prediction = null;
+        State.Loss = null;
+        return value;
+    }
+
+    /// <summary>The batch's images on the device, channels-last if chosen (the half-precision copy keeps the layout).</summary>
+    private Tensor Input(Tensor features)
+    {
+        var x = features.to(Device);
+        return ChannelsLast ? MemoryFormat.ToChannelsLast(x) : x;
     }
 
     /// <summary>The per-epoch Random handed to the cursor (drives upstream shuffling and augmentation).</summary>

@@ -43,15 +43,40 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
             run.Log.WriteLine($"Resuming from {TrainingCheckpoint.PathIn(o.CheckpointDirectory)} after epoch {startEpoch - 1}.");
             foreach (var m in learner.History) learner.Table.Write(m);
         }
-        Action<int>? checkpoint = o.CheckpointDirectory is null ? null : epoch => identity.Save(o.CheckpointDirectory, learner, epoch + 1);
-        learner.FitOneCycle(run.Train, run.Valid, o.Epochs, startEpoch, schedule, run.BatchesPerEpoch, run.Seed, m =>
-        {
-            o.MetricsCallback?.Invoke(m);
-            o.Progress?.Report(m);
-        }, checkpoint, o.CancellationToken);
+        learner.Fit(run.Train, run.Valid, o.Epochs, startEpoch, run.BatchesPerEpoch, run.Seed, Callbacks(o, run, schedule, identity), o.CancellationToken);
 
         return new ResNetTransformer(run.ReleaseModel(), run.Device, o.Architecture.Name, run.ClassNames, run.Train.Label.Type,
             o.LabelColumnName, o.FeatureColumnName, run.Train.ImageShape, learner.History.ToArray(), learner.ChannelsLast);
+    }
+
+    /// <summary>
+    /// The callbacks of a fit: the one-cycle schedule, the divergence check, the recorder (epoch table, history,
+    /// <c>MetricsCallback</c> and <c>Progress</c>), the progress bar, checkpoints, the recipes the options ask for
+    /// (SaveBestModel, EarlyStopping, MixUp, CutMix, GradientAccumulation) and the user's own.
+    /// </summary>
+    private static List<LearnerCallback> Callbacks(Options o, TrainingRun run, OneCycleSchedule schedule, TrainingCheckpoint identity)
+    {
+        var learner = run.Learner;
+        var callbacks = new List<LearnerCallback>
+        {
+            new OneCycleScheduler(schedule),
+            new DivergenceGuard(),
+            new Recorder(learner, run.Valid?.Description, o.Metrics.ToArray(), m =>
+            {
+                o.MetricsCallback?.Invoke(m);
+                o.Progress?.Report(m);
+            }),
+        };
+        if (o.ShowProgressBar && ProgressBar.IsTerminal(run.Log)) callbacks.Add(new ProgressCallback(learner, run.Log));
+        if (o.CheckpointDirectory is not null) callbacks.Add(new CheckpointCallback(identity, o.CheckpointDirectory, learner));
+        if (o.AfterBatch is not null) callbacks.Add(new BatchLossHook(o.AfterBatch));
+        if (o.SaveBestModel) callbacks.Add(new SaveBestModel(o.Monitor, o.MinDelta));
+        if (o.EarlyStoppingPatience is int patience) callbacks.Add(new EarlyStopping(o.Monitor, o.MinDelta, patience));
+        if (o.MixUp > 0) callbacks.Add(new MixUp(o.MixUp));
+        if (o.CutMix > 0) callbacks.Add(new CutMix(o.CutMix));
+        if (o.AccumulateBatches > 1) callbacks.Add(new GradientAccumulation(o.AccumulateBatches));
+        callbacks.AddRange(o.Callbacks);
+        return callbacks;
     }
 
     /// <summary>Validates the data against the options, initialises torch and builds the seeded model and learner.</summary>
@@ -67,6 +92,9 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
         else if (!forRangeTest && o.ValidationColumnName is not null)
             valid = TrainingData.Create(input, o.FeatureColumnName, o.LabelColumnName, o.ValidationColumnName, keepWhen: true,
                 $"the validation rows ({o.ValidationColumnName} = true)", "The training data");
+        if (!forRangeTest && valid is null && (o.SaveBestModel || o.EarlyStoppingPatience is not null) && o.Monitor != "train_loss")
+            throw new ArgumentException($"Options.SaveBestModel and Options.EarlyStoppingPatience monitor '{o.Monitor}' (Options.Monitor), which needs " +
+                "validation data: set ValidationColumnName or ValidationSet, or monitor \"train_loss\".");
         if (valid is not null && valid.ClassCount != train.ClassCount)
             throw new ArgumentException($"Options.ValidationSet's label '{o.LabelColumnName}' has {valid.ClassCount} classes; the training data's has {train.ClassCount}.");
         if (valid is not null && !valid.ImageShape.SequenceEqual(train.ImageShape))
@@ -95,8 +123,7 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
             }
             else if (o.MixedPrecision && candidates.Any(c => c.HalfPrecision is not null))
                 log.WriteLine("MixedPrecision: training in fp32 (its steps were faster than bf16 steps on this CPU).");
-            bool bar = o.ShowProgressBar && ProgressBar.IsTerminal(log);
-            var learner = new Learner(model, device, o.BatchSize, o.WeightDecay, half, log, bar, settings.ChannelsLast) { AfterBatch = o.AfterBatch };
+            var learner = new Learner(model, device, o.BatchSize, o.WeightDecay, half, log, settings.ChannelsLast, new ClassificationLoss(o.LabelSmoothing));
             return new TrainingRun(learner, train, valid, seed, batchesPerEpoch, classNames, log, device);
         }
         catch
@@ -213,6 +240,18 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
         if (o.ValidationSet is not null && o.ValidationColumnName is not null)
             throw new ArgumentException("Set either Options.ValidationColumnName (a splitter column) or Options.ValidationSet (a separate view), not both.");
         if (o.Resume && o.CheckpointDirectory is null) throw new ArgumentException("Options.Resume needs Options.CheckpointDirectory.");
+        if (!(o.LabelSmoothing >= 0 && o.LabelSmoothing < 1))
+            throw new ArgumentOutOfRangeException(nameof(o.LabelSmoothing), o.LabelSmoothing, "Options.LabelSmoothing (ε) must lie in [0, 1).");
+        if (!(o.MixUp >= 0) || float.IsInfinity(o.MixUp)) throw new ArgumentOutOfRangeException(nameof(o.MixUp), o.MixUp, "Options.MixUp (α) must be 0 (off) or positive.");
+        if (!(o.CutMix >= 0) || float.IsInfinity(o.CutMix)) throw new ArgumentOutOfRangeException(nameof(o.CutMix), o.CutMix, "Options.CutMix (α) must be 0 (off) or positive.");
+        if (o.MixUp > 0 && o.CutMix > 0) throw new ArgumentException("Set Options.MixUp or Options.CutMix, not both: each mixes every training batch.");
+        if (o.AccumulateBatches < 1)
+            throw new ArgumentOutOfRangeException(nameof(o.AccumulateBatches), o.AccumulateBatches, "Options.AccumulateBatches must be at least 1 (1: a step every batch).");
+        if (o.EarlyStoppingPatience is < 1)
+            throw new ArgumentOutOfRangeException(nameof(o.EarlyStoppingPatience), o.EarlyStoppingPatience, "Options.EarlyStoppingPatience must be at least 1 epoch.");
+        if (!(o.MinDelta >= 0) || float.IsInfinity(o.MinDelta)) throw new ArgumentOutOfRangeException(nameof(o.MinDelta), o.MinDelta, "Options.MinDelta must be zero or positive.");
+        if (string.IsNullOrWhiteSpace(o.Monitor)) throw new ArgumentException("Options.Monitor must name a column of the epoch table (e.g. \"valid_loss\" or \"accuracy\").");
+        if (o.Metrics.Any(m => m is null) || o.Callbacks.Any(c => c is null)) throw new ArgumentException("Options.Metrics and Options.Callbacks must not hold null entries.");
         TrainingDevice.Resolve(o.Device);
     }
 }

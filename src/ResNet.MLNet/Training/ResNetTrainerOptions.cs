@@ -79,6 +79,42 @@ public sealed partial class ResNetTrainer
         /// <summary>Seed for weight initialisation and shuffling/augmentation; the same seed repeats a CPU run. Null: random.</summary>
         public int? Seed { get; set; }
 
+        /// <summary>
+        /// fastai's <c>LabelSmoothingCrossEntropy</c> ε: the loss becomes (1 − ε)·nll + ε·mean(−Σ log p)/C (fastai uses 0.1).
+        /// Default 0: plain cross-entropy.
+        /// </summary>
+        public float LabelSmoothing { get; set; }
+
+        /// <summary>fastai's <c>MixUp</c> α (fastai uses 0.4) on training batches; 0 (default): off. See <see cref="Training.MixUp"/>.</summary>
+        public float MixUp { get; set; }
+
+        /// <summary>fastai's <c>CutMix</c> α (fastai uses 1) on training batches; 0 (default): off. See <see cref="Training.CutMix"/>.</summary>
+        public float CutMix { get; set; }
+
+        /// <summary>Training batches whose gradients are summed before one optimiser step (effective batch = BatchSize × this). Default 1.</summary>
+        public int AccumulateBatches { get; set; } = 1;
+
+        /// <summary>
+        /// Keep the weights of the epoch with the best <see cref="Monitor"/> (fastai's <c>SaveModelCallback</c>; ML.NET's
+        /// ImageClassificationTrainer keeps its best model too): the fitted model and model.zip hold them. Default false.
+        /// </summary>
+        public bool SaveBestModel { get; set; }
+
+        /// <summary>Stop after this many epochs without improvement of <see cref="Monitor"/> (fastai's <c>EarlyStoppingCallback</c>); null (default): never.</summary>
+        public int? EarlyStoppingPatience { get; set; }
+
+        /// <summary>The epoch-table column <see cref="SaveBestModel"/> and <see cref="EarlyStoppingPatience"/> follow: "valid_loss" (default), "accuracy" or a metric's name.</summary>
+        public string Monitor { get; set; } = "valid_loss";
+
+        /// <summary>The least change of <see cref="Monitor"/> that counts as an improvement. Default 0.</summary>
+        public float MinDelta { get; set; }
+
+        /// <summary>Validation metrics besides accuracy, e.g. <see cref="ErrorRate"/> or <see cref="TopKAccuracy"/>: table columns and <see cref="EpochMetrics.Metrics"/>.</summary>
+        public IList<Metric> Metrics { get; set; } = [];
+
+        /// <summary>Your own <see cref="LearnerCallback"/>s, run with the built-in ones on every event of the training loop.</summary>
+        public IList<LearnerCallback> Callbacks { get; set; } = [];
+
         /// <summary>Called with each epoch's metrics (ML.NET's <c>MetricsCallback</c>).</summary>
         public Action<EpochMetrics>? MetricsCallback { get; set; }
 

@@ -62,7 +62,7 @@ internal static class StepTrial
                 {
                     cancellation.ThrowIfCancellationRequested();
                     long start = Stopwatch.GetTimestamp();
-                    learners[i].TrainBatch(batch, 1e-6, 0.9, 0, round);
+                    learners[i].TrainBatch(batch, 1e-6, 0.9);
                     if (round >= WarmupSteps) fastest[i] = Math.Min(fastest[i], Stopwatch.GetElapsedTime(start).TotalSeconds);
                 }
             return fastest;
@@ -90,7 +90,7 @@ internal static class StepTrial
             working.train();
             half = new HalfPrecisionCopy(model, working, dtype, new LossScaler());
         }
-        return new Learner(model, device, batchSize, weightDecay: 0.01, half, TextWriter.Null, progressBar: false, settings.ChannelsLast);
+        return new Learner(model, device, batchSize, weightDecay: 0.01, half, TextWriter.Null, settings.ChannelsLast);
     }
 
     /// <summary>What the decision depends on: the network, the batch shape, the device, the threads, the CPU and the candidates.</summary>

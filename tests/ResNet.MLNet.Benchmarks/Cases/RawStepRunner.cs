@@ -40,7 +40,7 @@ public sealed class RawStepRunner : IDisposable
         var layouts = MemoryFormat.Layouts(null, CPU, _model).Select(cl => new StepSettings(cl, halfPrecision)).ToArray();
         var settings = StepTrial.Choose(layouts, architecture, classes, [3, size, size], batch, CPU, TextWriter.Null,
             StepTrialRecords.Default, CancellationToken.None);
-        _learner = new Learner(_model, CPU, batch, weightDecay: 0.01, _half, TextWriter.Null, progressBar: false, settings.ChannelsLast);
+        _learner = new Learner(_model, CPU, batch, weightDecay: 0.01, _half, TextWriter.Null, settings.ChannelsLast);
         _x = randn(batch, 3, size, size);
         _y = randint(0, classes, new long[] { batch });
         _batch = new ImageBatch(_x, _y);
@@ -67,7 +67,7 @@ public sealed class RawStepRunner : IDisposable
         for (int i = 0; i < Steps; i++, _step++)
         {
             double position = Math.Min(1, _step / 200.0);   // the schedule's values change nothing in the cost of a step
-            _learner.TrainBatch(_batch, _schedule.LearningRate(position), _schedule.Momentum(position), 0, _step);
+            _learner.TrainBatch(_batch, _schedule.LearningRate(position), _schedule.Momentum(position));
         }
     });
 

@@ -147,9 +147,9 @@ public class ChannelsLastTests
             manual_seed(2);
             using var model = Architectures.SimpleCnn.Create(4);
             model.train();
-            using var learner = new Learner(model, CPU, 8, 0.01, null, TextWriter.Null, progressBar: false, channelsLast);
+            using var learner = new Learner(model, CPU, 8, 0.01, null, TextWriter.Null, channelsLast);
             var batch = new ImageBatch(x, labels);
-            var losses = Enumerable.Range(0, 3).Select(i => learner.TrainBatch(batch, 1e-2, 0.9, 0, i)).ToArray();
+            var losses = Enumerable.Range(0, 3).Select(i => learner.TrainBatch(batch, 1e-2, 0.9)).ToArray();
             Assert.All(model.parameters(), p => Assert.True(p.is_contiguous()));
             return losses;
         }

@@ -1,0 +1,9 @@
+namespace ResNet.MLNet.Training;
+
+/// <summary>Writes the run's checkpoint (atomically) after every epoch, once the recorder has added the epoch to the history.</summary>
+internal sealed class CheckpointCallback(TrainingCheckpoint identity, string directory, Learner learner) : LearnerCallback
+{
+    public override int Order => 70;
+
+    public override void AfterEpoch(LearnerState state) => identity.Save(directory, learner, state.Epoch + 1);
+}

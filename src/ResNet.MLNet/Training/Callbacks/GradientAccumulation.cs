@@ -1,0 +1,34 @@
+namespace ResNet.MLNet.Training;
+
+/// <summary>
+/// fastai's <c>GradientAccumulation</c>: gradients of <see cref="Batches"/> consecutive training batches are summed
+/// (each batch's loss weighted by 1/<see cref="Batches"/> for the backward pass) and the optimiser steps once, as if on
+/// one batch of <see cref="Batches"/> times the batch size. The recorded loss stays each batch's own.
+/// </summary>
+public sealed class GradientAccumulation : LearnerCallback
+{
+    private int _count;
+
+    /// <summary>Steps once every <paramref name="batches"/> training batches.</summary>
+    public GradientAccumulation(int batches)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batches, 1);
+        Batches = batches;
+    }
+
+    /// <summary>Training batches per optimiser step.</summary>
+    public int Batches { get; }
+
+    /// <inheritdoc />
+    public override void BeforeFit(LearnerState state) => _count = 0;
+
+    /// <inheritdoc />
+    public override void BeforeBackward(LearnerState state) => state.BackwardScale = 1.0 / Batches;
+
+    /// <inheritdoc />
+    public override void BeforeStep(LearnerState state)
+    {
+        if (++_count < Batches) state.CancelBatch();   // keep the gradients, skip the step and zero_grad
+        _count = 0;
+    }
+}
