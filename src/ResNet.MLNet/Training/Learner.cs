@@ -185,14 +185,21 @@ internal sealed class Learner : IDisposable
         return (test.LearningRates.ToArray(), test.Losses.ToArray());
     }
 
-    /// <summary>One training step on <paramref name="batch"/> without callbacks (the step trial and benchmarks time it); returns its loss.</summary>
-    public double TrainBatch(ImageBatch batch, double learningRate, double momentum)
+    /// <summary>
+    /// One training step on <paramref name="batch"/> outside a fit, with the batch events of <paramref name="callbacks"/>
+    /// only (the step trial and benchmarks time it without any); returns its loss.
+    /// </summary>
+    public double TrainBatch(ImageBatch batch, double learningRate, double momentum, IReadOnlyList<LearnerCallback>? callbacks = null)
     {
         State.Training = true;
         Working.train();
         State.LearningRate = learningRate;
         State.Momentum = momentum;
-        return OneBatch(batch, _ => { });
+        var ordered = (callbacks ?? []).OrderBy(c => c.Order).ToArray();
+        return OneBatch(batch, e =>
+        {
+            foreach (var callback in ordered) e(callback, State);
+        });
     }
 
     /// <summary>
