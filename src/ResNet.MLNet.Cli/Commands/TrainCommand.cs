@@ -22,12 +22,21 @@ public static class TrainCommand
         var output = new Option<string?>("--out", "-o") { Description = "Output folder (default runs/<arch>-<time>)." };
         var checkpoints = new Option<bool>("--checkpoints") { Description = "Write a checkpoint after every epoch into <out>/checkpoints (resumable)." };
         var resume = new Option<bool>("--resume") { Description = "Resume from the checkpoint in <out>/checkpoints." };
+        var saveBest = new Option<bool>("--save-best") { Description = "Keep the weights of the epoch with the best --monitor value (fastai SaveModelCallback)." };
+        var earlyStop = new Option<int?>("--early-stop") { Description = "Stop after this many epochs without improvement of --monitor (fastai EarlyStoppingCallback)." };
+        var monitor = new Option<string>("--monitor") { Description = "What --save-best and --early-stop follow: valid_loss, accuracy or error_rate.", DefaultValueFactory = _ => "valid_loss" };
+        var labelSmoothing = new Option<float>("--label-smoothing") { Description = "Label-smoothing cross-entropy ε (fastai uses 0.1); 0: plain cross-entropy." };
+        var mixUp = new Option<float>("--mixup") { Description = "MixUp α (fastai uses 0.4); 0: off." };
+        var cutMix = new Option<float>("--cutmix") { Description = "CutMix α (fastai uses 1); 0: off." };
+        var accumulate = new Option<int>("--accumulate") { Description = "Sum the gradients of this many batches per optimiser step (effective batch = --bs × this).", DefaultValueFactory = _ => 1 };
         var command = new Command("train", "Train a chapter model on an image folder and save model.zip with its history and metrics.");
         setup.AddTo(command);
         command.Options.Add(epochs);
         command.Options.Add(output);
         command.Options.Add(checkpoints);
         command.Options.Add(resume);
+        foreach (Option recipe in new Option[] { saveBest, earlyStop, monitor, labelSmoothing, mixUp, cutMix, accumulate })
+            command.Options.Add(recipe);
         command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, async writer =>
         {
             var resolved = await setup.ResolveAsync(parseResult, writer, cancellationToken).ConfigureAwait(false);
@@ -38,6 +47,15 @@ public static class TrainCommand
             if (parseResult.GetValue(checkpoints) || parseResult.GetValue(resume))
                 resolved.Trainer.CheckpointDirectory = Path.Combine(folder, "checkpoints");
             resolved.Trainer.Resume = parseResult.GetValue(resume);
+            var trainer = resolved.Trainer;
+            trainer.SaveBestModel = parseResult.GetValue(saveBest);
+            trainer.EarlyStoppingPatience = parseResult.GetValue(earlyStop);
+            trainer.Monitor = parseResult.GetValue(monitor)!;
+            if (trainer.Monitor == "error_rate") trainer.Metrics.Add(new ErrorRate());
+            trainer.LabelSmoothing = parseResult.GetValue(labelSmoothing);
+            trainer.MixUp = parseResult.GetValue(mixUp);
+            trainer.CutMix = parseResult.GetValue(cutMix);
+            trainer.AccumulateBatches = parseResult.GetValue(accumulate);
             Train(resolved, folder, writer);
         }));
         return command;
