@@ -28,6 +28,7 @@ public static class TrainCommand
         var labelSmoothing = new Option<float>("--label-smoothing") { Description = "Label-smoothing cross-entropy ε (fastai uses 0.1); 0: plain cross-entropy." };
         var mixUp = new Option<float>("--mixup") { Description = "MixUp α (fastai uses 0.4); 0: off." };
         var cutMix = new Option<float>("--cutmix") { Description = "CutMix α (fastai uses 1); 0: off." };
+        var init = new Option<string?>("--init") { Description = "Continue from trained weights: a model.zip written by train, a checkpoint, or a train output folder (--size/--presize may differ)." };
         var accumulate = new Option<int>("--accumulate") { Description = "Sum the gradients of this many batches per optimiser step (effective batch = --bs × this).", DefaultValueFactory = _ => 1 };
         var command = new Command("train", "Train a chapter model on an image folder and save model.zip with its history and metrics.");
         setup.AddTo(command);
@@ -35,10 +36,11 @@ public static class TrainCommand
         command.Options.Add(output);
         command.Options.Add(checkpoints);
         command.Options.Add(resume);
-        foreach (Option recipe in new Option[] { saveBest, earlyStop, monitor, labelSmoothing, mixUp, cutMix, accumulate })
+        foreach (Option recipe in new Option[] { saveBest, earlyStop, monitor, labelSmoothing, mixUp, cutMix, accumulate, init })
             command.Options.Add(recipe);
         command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, async writer =>
         {
+            var initial = parseResult.GetValue(init) is string from ? NetworkWeights.Load(from) : null;
             var resolved = await setup.ResolveAsync(parseResult, writer, cancellationToken).ConfigureAwait(false);
             string folder = Path.GetFullPath(parseResult.GetValue(output)
                 ?? Path.Combine("runs", $"{resolved.Trainer.Architecture.Name}-{DateTime.Now:yyyyMMdd-HHmmss}"));
@@ -56,6 +58,7 @@ public static class TrainCommand
             trainer.MixUp = parseResult.GetValue(mixUp);
             trainer.CutMix = parseResult.GetValue(cutMix);
             trainer.AccumulateBatches = parseResult.GetValue(accumulate);
+            trainer.InitialWeights = initial;
             Train(resolved, folder, writer);
         }));
         return command;
@@ -82,6 +85,7 @@ public static class TrainCommand
 
             string modelPath = Path.Combine(folder, "model.zip");
             ml.Model.Save(model, run.Data.All.Schema, modelPath);
+            NetworkWeights.Of(network).AddTo(modelPath);   // lets --init continue from this model.zip
             writer.WriteLine();
             report.WriteText(writer, mostConfused: 5);
             writer.WriteLine($"saved: {modelPath} ({new FileInfo(modelPath).Length / 1024.0 / 1024.0:F1} MiB), history.csv, history.json, loss.png, metrics.json, confusion.png in {folder}");

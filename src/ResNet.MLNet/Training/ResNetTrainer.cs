@@ -43,6 +43,13 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
             run.Log.WriteLine($"Resuming from {TrainingCheckpoint.PathIn(o.CheckpointDirectory)} after epoch {startEpoch - 1}.");
             foreach (var m in learner.History) learner.Table.Write(m);
         }
+        if (startEpoch == 0 && (o.InitialModel ?? (object?)o.InitialWeights) is not null)
+        {
+            var weights = o.InitialWeights ?? NetworkWeights.Of(o.InitialModel!);
+            string source = o.InitialWeights is not null ? "Options.InitialWeights" : "Options.InitialModel";
+            weights.ContinueInto(learner, o.Architecture.Name, run.ClassNames, source);
+            run.Log.WriteLine($"note: training continues from the weights of {source} ({weights.Architecture}, {weights.ClassCount} classes).");
+        }
         learner.Fit(run.Train, run.Valid, o.Epochs, startEpoch, run.BatchesPerEpoch, run.Seed, Callbacks(o, run, schedule, identity), o.CancellationToken);
 
         return new ResNetTransformer(run.ReleaseModel(), run.Device, o.Architecture.Name, run.ClassNames, run.Train.Label.Type,
@@ -240,6 +247,7 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
         if (o.ValidationSet is not null && o.ValidationColumnName is not null)
             throw new ArgumentException("Set either Options.ValidationColumnName (a splitter column) or Options.ValidationSet (a separate view), not both.");
         if (o.Resume && o.CheckpointDirectory is null) throw new ArgumentException("Options.Resume needs Options.CheckpointDirectory.");
+        if (o.InitialModel is not null && o.InitialWeights is not null) throw new ArgumentException("Set Options.InitialModel or Options.InitialWeights, not both.");
         if (!(o.LabelSmoothing >= 0 && o.LabelSmoothing < 1))
             throw new ArgumentOutOfRangeException(nameof(o.LabelSmoothing), o.LabelSmoothing, "Options.LabelSmoothing (ε) must lie in [0, 1).");
         if (!(o.MixUp >= 0) || float.IsInfinity(o.MixUp)) throw new ArgumentOutOfRangeException(nameof(o.MixUp), o.MixUp, "Options.MixUp (α) must be 0 (off) or positive.");

@@ -112,6 +112,15 @@ public sealed partial class ResNetTrainer
         /// <summary>Validation metrics besides accuracy, e.g. <see cref="ErrorRate"/> or <see cref="TopKAccuracy"/>: table columns and <see cref="EpochMetrics.Metrics"/>.</summary>
         public IList<Metric> Metrics { get; set; } = [];
 
+        /// <summary>
+        /// Start from a fitted model's weights instead of random ones (fastai's progressive resizing: train at 128 px, continue
+        /// at 224 px; or more epochs on new data). Same architecture and classes; the image size may differ.
+        /// </summary>
+        public ResNetTransformer? InitialModel { get; set; }
+
+        /// <summary>Start from saved weights (<see cref="NetworkWeights.Load"/>: a model.zip written by the CLI, a checkpoint, or a run folder).</summary>
+        public NetworkWeights? InitialWeights { get; set; }
+
         /// <summary>Your own <see cref="LearnerCallback"/>s, run with the built-in ones on every event of the training loop.</summary>
         public IList<LearnerCallback> Callbacks { get; set; } = [];
 
