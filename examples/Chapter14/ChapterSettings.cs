@@ -15,6 +15,9 @@ internal sealed class ChapterSettings
     public string Experiments { get; private init; } = "ABCDE";
     public string Output { get; private init; } = Path.Combine("runs", "chapter14");
     public bool MixedPrecision { get; private init; }
+
+    /// <summary>After model D, continue its weights at a larger image size (fastai's progressive resizing, fastbook ch. 7).</summary>
+    public bool Progressive { get; private init; }
     public string Device { get; private init; } = "auto";
 
     /// <summary>
@@ -27,16 +30,17 @@ internal sealed class ChapterSettings
 
     public const string Usage =
         "Usage: Chapter14 [--data synthetic|imagenette2-160|imagenette2-320|imagewoof2-160|imagewoof2-320|fashion-mnist|<folder>]\n" +
-        "                 [--experiments ABCDE] [--epochs N] [--lr X] [--bs N] [--fp16] [--device auto|cpu|cuda] [--out folder]\n" +
+        "                 [--experiments ABCDE] [--epochs N] [--lr X] [--bs N] [--fp16] [--progressive] [--device auto|cpu|cuda] [--out folder]\n" +
         "                 [--minutes M]   (synthetic data: the time budget model E's epochs are sized to; default 3.5)";
 
     public static ChapterSettings Parse(string[] args)
     {
         var values = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        bool fp16 = false;
+        bool fp16 = false, progressive = false;
         for (int i = 0; i < args.Length; i++)
         {
             if (args[i] == "--fp16") { fp16 = true; continue; }
+            if (args[i] == "--progressive") { progressive = true; continue; }
             if (!args[i].StartsWith("--", StringComparison.Ordinal) || i + 1 >= args.Length)
                 throw new ArgumentException($"Unexpected argument '{args[i]}'.\n{Usage}");
             values[args[i][2..]] = args[++i];
@@ -56,6 +60,7 @@ internal sealed class ChapterSettings
             Device = values.GetValueOrDefault("device", "auto"),
             Output = values.GetValueOrDefault("out", Path.Combine("runs", "chapter14")),
             MixedPrecision = fp16,
+            Progressive = progressive,
             Budget = values.TryGetValue("minutes", out var minutes) ? TimeSpan.FromMinutes(ParseFloat(minutes, "--minutes")) : TimeSpan.FromMinutes(3.5),
         };
     }

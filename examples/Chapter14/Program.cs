@@ -129,6 +129,24 @@ foreach (var planned in experiments)
     string modelPath = Path.Combine(settings.Output, $"model-{e.Id}-{e.Architecture.Name}.zip");
     ml.Model.Save(model, data.All.Schema, modelPath);
     results.Add((e, metrics.MicroAccuracy, metrics.LogLoss, modelPath));
+
+    // Progressive resizing (fastbook ch. 7): D's weights continue at a larger size, as fastai's fine-tuning at 224 px after 128 px.
+    if (e.Id == "D" && settings.Progressive)
+    {
+        var network = ((IEnumerable<ITransformer>)model).OfType<ResNetTransformer>().Single();
+        int larger = small ? 96 : 160;
+        var next = e with { Id = "D+", Title = $"D continued at {larger} px", Presize = small ? 108 : 160, Size = larger, Epochs = Math.Max(1, e.Epochs / 2) };
+        Console.WriteLine();
+        Console.WriteLine($"== ({next.Id}) {next.Title}: Resize({next.Presize}) → {next.Size} px, fit_one_cycle({next.Epochs}, {next.MaxLearningRate:G3}) from D's weights");
+        var options = TrainerOptions(next);
+        options.InitialModel = network;
+        var continued = GetData(next.Presize, next.Size)
+            .Append(ml.MulticlassClassification.Trainers.ResNet(options))
+            .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel")).Fit(data.All);
+        var after = ml.MulticlassClassification.Evaluate(continued.Transform(data.Valid));
+        Console.WriteLine($"Evaluate: accuracy {after.MicroAccuracy:F3} (D at {e.Size} px: {metrics.MicroAccuracy:F3}), log-loss {after.LogLoss:F3}");
+        (continued as IDisposable)?.Dispose();
+    }
     (model as IDisposable)?.Dispose();
 }
 
