@@ -10,11 +10,7 @@ public class CallbackTests
 {
     public CallbackTests() => NativeMemoryTuning.Apply();
 
-    private static ResNetTrainer.Options Options(int epochs = 1) => new()
-    {
-        FeatureColumnName = "Pixels", ValidationColumnName = "IsValid", Architecture = Architectures.SimpleCnn,
-        Epochs = epochs, MaxLearningRate = 1e-2f, BatchSize = 8, Device = "cpu", Seed = 3, Log = TextWriter.Null, ChannelsLast = false,
-    };
+    private static ResNetTrainer.Options Options(int epochs = 1) => SquaresData.TrainerOptions(epochs);
 
     /// <summary>Records every event it sees, with the pass and batch.</summary>
     private sealed class EventLog : LearnerCallback

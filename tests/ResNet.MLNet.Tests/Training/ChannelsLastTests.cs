@@ -9,12 +9,7 @@ namespace ResNet.MLNet.Tests.Training;
 
 public class ChannelsLastTests
 {
-    private static ResNetTrainer.Options Options(bool? channelsLast) => new()
-    {
-        FeatureColumnName = "Pixels", ValidationColumnName = "IsValid", Architecture = Architectures.SimpleCnn,
-        Epochs = 1, BatchSize = 8, MaxLearningRate = 1e-2f, Device = "cpu", Seed = 5, Log = TextWriter.Null,
-        ChannelsLast = channelsLast,
-    };
+    private static ResNetTrainer.Options Options(bool? channelsLast) => SquaresData.TrainerOptions(channelsLast: channelsLast, seed: 5);
 
     [Fact]
     public void HelperGivesNhwcStridesAndTheSameValues()

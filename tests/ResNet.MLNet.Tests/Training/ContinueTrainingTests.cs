@@ -12,11 +12,7 @@ public class ContinueTrainingTests
 {
     private const int Larger = 24;
 
-    private static ResNetTrainer.Options Options(int epochs = 1) => new()
-    {
-        FeatureColumnName = "Pixels", ValidationColumnName = "IsValid", Architecture = Architectures.SimpleCnn,
-        Epochs = epochs, MaxLearningRate = 1e-2f, BatchSize = 8, Device = "cpu", Seed = 3, Log = TextWriter.Null, ChannelsLast = false,
-    };
+    private static ResNetTrainer.Options Options(int epochs = 1) => SquaresData.TrainerOptions(epochs);
 
     private sealed class LargerRow
     {

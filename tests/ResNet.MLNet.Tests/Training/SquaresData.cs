@@ -1,5 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using ResNet.MLNet.Modules;
+using ResNet.MLNet.Training;
 
 namespace ResNet.MLNet.Tests.Training;
 
@@ -38,6 +40,13 @@ internal static class SquaresData
                 }
         return rows.ToArray();
     }
+
+    /// <summary>Trainer options for the squares: SimpleCnn on the CPU, batch 8, silent, the given layout and seed.</summary>
+    public static ResNetTrainer.Options TrainerOptions(int epochs = 1, bool? channelsLast = false, int seed = 3) => new()
+    {
+        FeatureColumnName = "Pixels", ValidationColumnName = "IsValid", Architecture = Architectures.SimpleCnn,
+        Epochs = epochs, MaxLearningRate = 1e-2f, BatchSize = 8, Device = "cpu", Seed = seed, Log = TextWriter.Null, ChannelsLast = channelsLast,
+    };
 
     /// <summary>Rows loaded and label mapped to a key, as the pipeline before the trainer does it.</summary>
     public static IDataView Load(MLContext ml, int perClassTrain = 48, int perClassValid = 16, int seed = 1)
