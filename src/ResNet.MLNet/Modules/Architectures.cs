@@ -21,10 +21,20 @@ public static class Architectures
     /// <summary>(E) ResNet-50 style: stem + [3, 4, 6, 3] bottleneck blocks with expansion 4, trained at 224 px.</summary>
     public static Architecture ResNet50Chapter { get; } = new(nameof(ResNet50Chapter), c => Models.ResNet(c, new[] { 3, 4, 6, 3 }, expansion: 4), defaultImageSize: 224);
 
-    /// <summary>All built-in architectures, in the chapter's order.</summary>
+    /// <summary>torchvision's ResNet-18 body (torchvision's parameter names; loads its weights) with fastai's head, for fine-tuning.</summary>
+    public static Architecture TorchVisionResNet18 { get; } = new("torchvision-resnet18", c => new TorchVisionResNet(18, c, fastaiHead: true), defaultImageSize: 224);
+
+    /// <summary>torchvision's ResNet-34 body with fastai's head (fastbook's <c>vision_learner(dls, resnet34)</c>).</summary>
+    public static Architecture TorchVisionResNet34 { get; } = new("torchvision-resnet34", c => new TorchVisionResNet(34, c, fastaiHead: true), defaultImageSize: 224);
+
+    /// <summary>torchvision's ResNet-50 body with fastai's head.</summary>
+    public static Architecture TorchVisionResNet50 { get; } = new("torchvision-resnet50", c => new TorchVisionResNet(50, c, fastaiHead: true), defaultImageSize: 224);
+
+    /// <summary>All built-in architectures: the chapter's, in its order, then torchvision's.</summary>
     public static IReadOnlyList<Architecture> All { get; } = new[]
     {
         SimpleCnn, ResBlockCnn, DeepResBlockCnn, ResNet18Chapter, ResNet34Chapter, ResNet50Chapter,
+        TorchVisionResNet18, TorchVisionResNet34, TorchVisionResNet50,
     };
 
     /// <summary>Finds a built-in architecture by name (case-insensitive).</summary>

@@ -36,6 +36,21 @@ internal sealed class OnnxNetworkWriter(OnnxGraphBuilder graph, bool foldBatchNo
                     return Unary("Relu", Add(residual, identity, path));
                 }
             case SimpleResBlock simple: return Add(Write(simple.Convs, input, path + ".convs"), input, path);
+            case TorchVisionResNet network: return WriteTorchVisionResNet(network, input, path);
+            case TorchVisionBlock block:
+                {
+                    var x = input;
+                    for (int i = 0; i < block.Layers.Count; i++)
+                    {
+                        var (conv, norm) = block.Layers[i];
+                        x = WriteConvNorm(conv, norm, x, $"{path}.conv{i + 1}");
+                        if (i < block.Layers.Count - 1) x = Unary("Relu", x);
+                    }
+                    var identity = block.Downsample is null ? input : Write(block.Downsample, input, path + ".downsample");
+                    return Unary("Relu", Add(x, identity, path));
+                }
+            case AdaptiveConcatPool2d: return WriteAdaptiveConcatPool(input, path);
+            case BatchNorm1d norm: return WriteBatchNorm1d(norm, input, path);
             case Conv2d conv: return WriteConv(conv, null, input, path);
             case BatchNorm2d norm: return WriteBatchNorm(norm, input, path);
             case ReLU: return Unary("Relu", input);
@@ -48,9 +63,44 @@ internal sealed class OnnxNetworkWriter(OnnxGraphBuilder graph, bool foldBatchNo
             default:
                 throw new NotSupportedException(
                     $"ONNX export does not support module '{path}' of type {module.GetType().FullName}. Supported: Sequential, " +
-                    "ConvLayer, ResBlock, Bottleneck, SimpleResBlock, Conv2d, BatchNorm2d, ReLU, MaxPool2d, AvgPool2d, " +
-                    "AdaptiveAvgPool2d(1), Flatten, Linear, Identity, Dropout.");
+                    "ConvLayer, ResBlock, Bottleneck, SimpleResBlock, TorchVisionResNet, TorchVisionBlock, Conv2d, BatchNorm2d, " +
+                    "BatchNorm1d, ReLU, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d(1), AdaptiveConcatPool2d, Flatten, Linear, Identity, Dropout.");
         }
+    }
+
+    private Value WriteTorchVisionResNet(TorchVisionResNet network, Value input, string path)
+    {
+        var body = network.named_children().Take(network.Body.Count).ToList();
+        var x = WriteConvNorm((Conv2d)body[0].module, (BatchNorm2d)body[1].module, input, path + ".conv1");
+        foreach (var (name, module) in body.Skip(2))
+            x = Write((nn.Module<Tensor, Tensor>)module, x, $"{path}.{name}");
+        return Write(network.Head, x, path + ".head");
+    }
+
+    /// <summary>A convolution followed by BatchNorm: one Conv node when folding, else Conv then BatchNormalization.</summary>
+    private Value WriteConvNorm(Conv2d conv, BatchNorm2d norm, Value input, string path) =>
+        foldBatchNorm ? WriteConv(conv, norm, input, path) : WriteBatchNorm(norm, WriteConv(conv, null, input, path), path + ".bn");
+
+    private Value WriteAdaptiveConcatPool(Value input, string path)
+    {
+        RequireRank(input, 3, path, "AdaptiveConcatPool2d");
+        string max = graph.AddNode("GlobalMaxPool", [input.Name]), mean = graph.AddNode("GlobalAveragePool", [input.Name]);
+        return new(graph.AddNode("Concat", [max, mean], OnnxAttribute.Int("axis", 1)), [input.Shape[0] < 0 ? -1 : 2 * input.Shape[0], 1, 1]);
+    }
+
+    /// <summary>Eval-mode BatchNorm1d on [features] as x·scale + shift (Mul, Add).</summary>
+    private Value WriteBatchNorm1d(BatchNorm1d norm, Value input, string path)
+    {
+        if (input.Shape.Length != 1)
+            throw new NotSupportedException($"BatchNorm1d '{path}' receives a [{Format(input.Shape)}] tensor per sample; ONNX export supports it on [features].");
+        if (input.Shape[0] >= 0 && input.Shape[0] != norm.num_features)
+            throw new InvalidOperationException($"BatchNorm1d '{path}' expects {norm.num_features} features but receives {input.Shape[0]}.");
+        if (norm.running_mean is null || norm.running_var is null)
+            throw new NotSupportedException($"BatchNorm1d '{path}' does not track running statistics, so it has no eval-mode form to export.");
+        using var scope = torch.NewDisposeScope();
+        var (scale, shift) = Affine(norm.running_mean, norm.running_var, norm.weight, norm.bias, norm.eps);
+        string scaled = graph.AddNode("Mul", [input.Name, graph.AddInitializer(graph.UniqueName(path + ".scale"), ToFloats(scale), scale.shape)]);
+        return new(graph.AddNode("Add", [scaled, graph.AddInitializer(graph.UniqueName(path + ".shift"), ToFloats(shift), shift.shape)]), input.Shape);
     }
 
     private Value WriteSequential(Sequential sequential, Value input, string path)
@@ -144,11 +194,16 @@ internal sealed class OnnxNetworkWriter(OnnxGraphBuilder graph, bool foldBatchNo
         if (norm.running_mean is null || norm.running_var is null)
             throw new NotSupportedException(
                 $"BatchNorm2d '{path}' does not track running statistics, so it has no eval-mode form to export.");
-        var mean = norm.running_mean.detach().cpu().to_type(ScalarType.Float64);
-        var variance = norm.running_var.detach().cpu().to_type(ScalarType.Float64);
-        var gamma = norm.weight is null ? torch.ones_like(mean) : norm.weight.detach().cpu().to_type(ScalarType.Float64);
-        var beta = norm.bias is null ? torch.zeros_like(mean) : norm.bias.detach().cpu().to_type(ScalarType.Float64);
-        var scale = gamma / torch.sqrt(variance + norm.eps);
+        return Affine(norm.running_mean, norm.running_var, norm.weight, norm.bias, norm.eps);
+    }
+
+    private static (Tensor Scale, Tensor Shift) Affine(Tensor runningMean, Tensor runningVar, Tensor? weight, Tensor? bias, double eps)
+    {
+        var mean = runningMean.detach().cpu().to_type(ScalarType.Float64);
+        var variance = runningVar.detach().cpu().to_type(ScalarType.Float64);
+        var gamma = weight is null ? torch.ones_like(mean) : weight.detach().cpu().to_type(ScalarType.Float64);
+        var beta = bias is null ? torch.zeros_like(mean) : bias.detach().cpu().to_type(ScalarType.Float64);
+        var scale = gamma / torch.sqrt(variance + eps);
         return (scale, beta - mean * scale);
     }
 

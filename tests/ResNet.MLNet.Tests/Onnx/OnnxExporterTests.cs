@@ -71,7 +71,10 @@ public class OnnxExporterTests(ITestOutputHelper output)
             Assert.Equal([batch, 5L], result.Shape);
             double diff = MaxAbsDiff(expected, result.Floats!);
             output.WriteLine($"{architecture} {size}px: max |logit| {expected.Max(Math.Abs):G4}, max abs diff {diff:E2}");
-            Assert.True(diff <= Tolerance, $"{architecture} at {size} px: max abs diff {diff:E3} > {Tolerance}");
+            // 1e-4 for logits of order 1; float32 rounding grows with the logits, which reach ~100 in the untrained
+            // torchvision networks (no zero-initialised residual branches), so there the bound is relative.
+            double bound = Tolerance * Math.Max(1, expected.Max(Math.Abs));
+            Assert.True(diff <= bound, $"{architecture} at {size} px: max abs diff {diff:E3} > {bound:E3}");
         }
     }
 

@@ -1,0 +1,20 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ResNet.MLNet.Modules;
+
+/// <summary>fastai's <c>AdaptiveConcatPool2d</c>: the global max pool and the global average pool concatenated, <c>[N, 2C, 1, 1]</c> (max first).</summary>
+public sealed class AdaptiveConcatPool2d : nn.Module<Tensor, Tensor>
+{
+    /// <summary>Creates the pooling layer.</summary>
+    public AdaptiveConcatPool2d() : base(nameof(AdaptiveConcatPool2d)) { }
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        var max = nn.functional.adaptive_max_pool2d(input, [1, 1]);
+        var mean = nn.functional.adaptive_avg_pool2d(input, [1, 1]);
+        return cat([max, mean], 1).MoveToOuterDisposeScope();
+    }
+}
