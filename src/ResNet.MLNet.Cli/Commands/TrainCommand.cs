@@ -29,6 +29,9 @@ public static class TrainCommand
         var mixUp = new Option<float>("--mixup") { Description = "MixUp α (fastai uses 0.4); 0: off." };
         var cutMix = new Option<float>("--cutmix") { Description = "CutMix α (fastai uses 1); 0: off." };
         var init = new Option<string?>("--init") { Description = "Continue from trained weights: a model.zip written by train, a checkpoint, or a train output folder (--size/--presize may differ)." };
+        var fineTune = new Option<bool>("--fine-tune") { Description = "fastai fine_tune: --freeze-epochs with the body frozen, then --epochs of everything with discriminative learning rates (torchvision-resnet*)." };
+        var freezeEpochs = new Option<int>("--freeze-epochs") { Description = "fine_tune's epochs with the body frozen.", DefaultValueFactory = _ => 1 };
+        var lrMult = new Option<float>("--lr-mult") { Description = "fine_tune's ratio of the head's to the first layers' learning rate.", DefaultValueFactory = _ => 100 };
         var accumulate = new Option<int>("--accumulate") { Description = "Sum the gradients of this many batches per optimiser step (effective batch = --bs × this).", DefaultValueFactory = _ => 1 };
         var command = new Command("train", "Train a chapter model on an image folder and save model.zip with its history and metrics.");
         setup.AddTo(command);
@@ -36,7 +39,7 @@ public static class TrainCommand
         command.Options.Add(output);
         command.Options.Add(checkpoints);
         command.Options.Add(resume);
-        foreach (Option recipe in new Option[] { saveBest, earlyStop, monitor, labelSmoothing, mixUp, cutMix, accumulate, init })
+        foreach (Option recipe in new Option[] { saveBest, earlyStop, monitor, labelSmoothing, mixUp, cutMix, accumulate, init, fineTune, freezeEpochs, lrMult })
             command.Options.Add(recipe);
         command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, async writer =>
         {
@@ -59,6 +62,9 @@ public static class TrainCommand
             trainer.CutMix = parseResult.GetValue(cutMix);
             trainer.AccumulateBatches = parseResult.GetValue(accumulate);
             trainer.InitialWeights = initial;
+            trainer.FineTune = parseResult.GetValue(fineTune);
+            trainer.FreezeEpochs = parseResult.GetValue(freezeEpochs);
+            trainer.LearningRateMultiplier = parseResult.GetValue(lrMult);
             Train(resolved, folder, writer);
         }));
         return command;
@@ -68,7 +74,8 @@ public static class TrainCommand
     {
         var ml = run.ML;
         writer.WriteLine($"train: {run.Trainer.Architecture.Name}, Resize({run.Presize}) → {run.Size} px, bs {run.Trainer.BatchSize}, " +
-            $"fit_one_cycle({run.Trainer.Epochs}, {run.Trainer.MaxLearningRate.ToString("G3", CultureInfo.InvariantCulture)})");
+            (run.Trainer.FineTune ? $"fine_tune({run.Trainer.Epochs}, {run.Trainer.MaxLearningRate.ToString("G3", CultureInfo.InvariantCulture)}, freeze_epochs={run.Trainer.FreezeEpochs})"
+                : $"fit_one_cycle({run.Trainer.Epochs}, {run.Trainer.MaxLearningRate.ToString("G3", CultureInfo.InvariantCulture)})"));
         var pipeline = run.Preprocessing
             .Append(ml.MulticlassClassification.Trainers.ResNet(run.Trainer))
             .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));

@@ -33,10 +33,11 @@ internal sealed class TrainingSetup
     public Option<bool> MixedPrecision { get; } = new("--fp16") { Description = "Mixed precision (fastai to_fp16): fp16 on CUDA; on a CPU with native bf16 (AVX512-BF16/AMX) bf16 when a timed trial finds it faster, else fp32 (the log says which)." };
     public Option<int> Seed { get; } = new("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 0 };
     public Option<string?> Cache { get; } = new("--cache") { Description = "Dataset cache folder." };
+    public Option<string?> Pretrained { get; } = new("--pretrained") { Description = "PyTorch weights to start from: a .pt/.pth state dict or .safetensors (for torchvision-resnet*, torchvision's weights; its fc is left out)." };
 
     public void AddTo(Command command)
     {
-        foreach (Option option in new Option[] { Data, Arch, Lr, BatchSize, Presize, Size, MinScale, Device, MixedPrecision, Seed, Cache })
+        foreach (Option option in new Option[] { Data, Arch, Lr, BatchSize, Presize, Size, MinScale, Device, MixedPrecision, Seed, Cache, Pretrained })
             command.Options.Add(option);
     }
 
@@ -85,6 +86,7 @@ internal sealed class TrainingSetup
             MixedPrecision = parseResult.GetValue(MixedPrecision),
             Device = parseResult.GetValue(Device)!,
             Seed = seed,
+            Pretrained = parseResult.GetValue(Pretrained),
             Log = output,
             CancellationToken = cancellationToken,
         };

@@ -11,7 +11,7 @@ namespace ResNet.MLNet.Modules;
 /// transfer learning, fastai's <see cref="FastaiHead"/> under <c>head</c> — fastai's <c>vision_learner</c> model: the body
 /// keeps torchvision's names, so pretrained weights load into it and only <c>fc.*</c> is left out.
 /// </summary>
-public sealed class TorchVisionResNet : nn.Module<Tensor, Tensor>
+public sealed class TorchVisionResNet : nn.Module<Tensor, Tensor>, IParameterGroups
 {
     private readonly nn.Module<Tensor, Tensor>[] _body;
 
@@ -51,6 +51,7 @@ public sealed class TorchVisionResNet : nn.Module<Tensor, Tensor>
         foreach (var (name, module) in body) register_module(name, module);
         _body = body.Select(b => b.Item2).ToArray();
         Features = channels;
+        HasFastaiHead = fastaiHead;
         if (fastaiHead)
         {
             Head = FastaiHead.Create(channels, classes);
@@ -65,6 +66,9 @@ public sealed class TorchVisionResNet : nn.Module<Tensor, Tensor>
             register_module("fc", fc);
         }
     }
+
+    /// <summary>Whether the classifier is fastai's head (<c>head.*</c>) rather than torchvision's <c>fc</c>.</summary>
+    public bool HasFastaiHead { get; }
 
     /// <summary>18, 34 or 50.</summary>
     public int Depth { get; }

@@ -7,18 +7,21 @@ namespace ResNet.MLNet.Training;
 /// Adam as fastai defines it: decoupled weight decay <c>p ← p·(1 − lr·wd)</c> applied before the step (only to
 /// parameters in the decay group), first and second moments with dampening, bias correction <c>1 − β^step</c>
 /// and <c>eps</c> added after the square root. β1 is passed per step so the one-cycle schedule can drive it.
+/// Parameters belong to groups (<see cref="Modules.IParameterGroups"/>); each group's learning rate is the step's times its
+/// multiplier (fastai's discriminative learning rates). Parameters without a gradient (frozen) are not stepped.
 /// </summary>
 internal sealed class FastaiAdam : IDisposable
 {
     private readonly Slot[] _slots;
 
-    /// <param name="parameters">Each parameter with whether weight decay applies to it.</param>
+    /// <param name="parameters">Each parameter with whether weight decay applies to it and its group.</param>
     /// <param name="beta2">Second-moment decay (fastai 0.99).</param>
     /// <param name="eps">Added after the square root (fastai 1e-5).</param>
     /// <param name="weightDecay">Decoupled weight decay (fastai 0.01).</param>
-    public FastaiAdam(IEnumerable<(Tensor Parameter, bool Decay)> parameters, double beta2 = 0.99, double eps = 1e-5, double weightDecay = 0.01)
+    public FastaiAdam(IEnumerable<(Tensor Parameter, bool Decay, int Group)> parameters, double beta2 = 0.99, double eps = 1e-5, double weightDecay = 0.01)
     {
-        _slots = parameters.Select(p => new Slot(p.Parameter, p.Decay)).ToArray();
+        _slots = parameters.Select(p => new Slot(p.Parameter, p.Decay, p.Group)).ToArray();
+        GroupMultipliers = Enumerable.Repeat(1.0, _slots.Length == 0 ? 1 : _slots.Max(s => s.Group) + 1).ToArray();
         Beta2 = beta2;
         Eps = eps;
         WeightDecay = weightDecay;
@@ -28,21 +31,43 @@ internal sealed class FastaiAdam : IDisposable
     public double Eps { get; }
     public double WeightDecay { get; }
 
+    /// <summary>Each parameter group's learning rate relative to the step's (all 1 unless set).</summary>
+    public double[] GroupMultipliers { get; private set; }
+
+    /// <summary>Number of parameter groups.</summary>
+    public int GroupCount => GroupMultipliers.Length;
+
+    /// <summary>Sets the groups' learning-rate multipliers (one per group, body first).</summary>
+    public void SetGroupMultipliers(IReadOnlyList<double> multipliers)
+    {
+        if (multipliers.Count != GroupCount)
+            throw new ArgumentException($"Expected {GroupCount} learning-rate multipliers, one per parameter group; got {multipliers.Count}.", nameof(multipliers));
+        GroupMultipliers = multipliers.ToArray();
+    }
+
     /// <summary>Number of parameters in the decay group and in the no-decay group.</summary>
     public (int Decay, int NoDecay) GroupSizes => (_slots.Count(s => s.Decay), _slots.Count(s => !s.Decay));
 
-    /// <summary>Splits a module's parameters the way fastai does: no weight decay on normalisation layers or biases.</summary>
-    public static IEnumerable<(Tensor Parameter, bool Decay)> Groups(nn.Module module)
+    /// <summary>
+    /// Splits a module's parameters the way fastai does: no weight decay on normalisation layers or biases; the group is
+    /// the parameter's <see cref="Modules.IParameterGroups"/> group (0 for a module without groups).
+    /// </summary>
+    public static IEnumerable<(Tensor Parameter, bool Decay, int Group)> Groups(nn.Module module)
     {
         var normParameters = new HashSet<IntPtr>();
         foreach (var (_, sub) in module.named_modules())
             if (IsNormalization(sub))
                 foreach (var p in sub.parameters(recurse: false)) normParameters.Add(p.Handle);
+        var groupOf = new Dictionary<IntPtr, int>();
+        if (module is Modules.IParameterGroups split)
+            for (int g = 0; g < split.ParameterGroups.Count; g++)
+                foreach (var m in split.ParameterGroups[g])
+                    foreach (var p in m.parameters()) groupOf[p.Handle] = g;
         foreach (var (name, p) in module.named_parameters())
         {
             if (!p.requires_grad) continue;
             bool isBias = name == "bias" || name.EndsWith(".bias", StringComparison.Ordinal);
-            yield return (p, !isBias && !normParameters.Contains(p.Handle));
+            yield return (p, !isBias && !normParameters.Contains(p.Handle), groupOf.GetValueOrDefault(p.Handle));
         }
     }
 
@@ -60,15 +85,16 @@ internal sealed class FastaiAdam : IDisposable
             var grad = s.Parameter.grad;
             if (grad is null) continue;
             s.Step++;
+            double groupLr = lr * GroupMultipliers[s.Group];
             s.ExpAvg ??= torch.zeros_like(s.Parameter).DetachFromDisposeScope();
             s.ExpAvgSq ??= torch.zeros_like(s.Parameter).DetachFromDisposeScope();
-            if (s.Decay && WeightDecay != 0) s.Parameter.mul_(1 - lr * WeightDecay);
+            if (s.Decay && WeightDecay != 0) s.Parameter.mul_(1 - groupLr * WeightDecay);
             s.ExpAvg.mul_(beta1).add_(grad, alpha: 1 - beta1);
             s.ExpAvgSq.mul_(Beta2).addcmul_(grad, grad, value: 1 - Beta2);
             double debias1 = 1 - Math.Pow(beta1, s.Step);
             double debias2 = 1 - Math.Pow(Beta2, s.Step);
             var denominator = s.ExpAvgSq.div(debias2).sqrt_().add_(Eps);
-            s.Parameter.addcdiv_(s.ExpAvg, denominator, value: -lr / debias1);
+            s.Parameter.addcdiv_(s.ExpAvg, denominator, value: -groupLr / debias1);
         }
     }
 
@@ -129,10 +155,11 @@ internal sealed class FastaiAdam : IDisposable
         }
     }
 
-    private sealed class Slot(Tensor parameter, bool decay)
+    private sealed class Slot(Tensor parameter, bool decay, int group)
     {
         public Tensor Parameter { get; } = parameter;
         public bool Decay { get; } = decay;
+        public int Group { get; } = group;
         public long Step { get; set; }
         public Tensor? ExpAvg { get; set; }
         public Tensor? ExpAvgSq { get; set; }

@@ -172,6 +172,30 @@ internal sealed class Learner : IDisposable
     }
 
     /// <summary>
+    /// fastai's <c>freeze</c>: only the last parameter group (the head) and BatchNorm layers train (<c>train_bn</c>);
+    /// needs a network with <see cref="Modules.IParameterGroups"/>.
+    /// </summary>
+    public void Freeze() => SetTrainable(frozenGroups: ((Modules.IParameterGroups)Model).ParameterGroups.Count - 1);
+
+    /// <summary>fastai's <c>unfreeze</c>: every parameter trains.</summary>
+    public void Unfreeze() => SetTrainable(frozenGroups: 0);
+
+    private void SetTrainable(int frozenGroups)
+    {
+        var frozen = new HashSet<string>();
+        var groups = Model is Modules.IParameterGroups split ? split.ParameterGroups : [];
+        var names = Model.named_parameters().ToDictionary(p => p.parameter.Handle, p => p.name);
+        for (int g = 0; g < frozenGroups; g++)
+            foreach (var module in groups[g])
+                foreach (var (_, sub) in module.named_modules())
+                    if (!FastaiAdam.IsNormalization(sub))
+                        foreach (var p in sub.parameters(recurse: false)) frozen.Add(names[p.Handle]);
+        foreach (var network in Half is null ? [Model] : new[] { Model, Half.Working })
+            foreach (var (name, p) in network.named_parameters())
+                p.requires_grad_(!frozen.Contains(name));
+    }
+
+    /// <summary>
     /// fastai's LR range test (<see cref="RangeTestCallback"/>) over the training rows, as many epochs as it needs; the
     /// model, optimiser and loss scale are restored afterwards.
     /// </summary>

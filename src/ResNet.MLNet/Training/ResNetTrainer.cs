@@ -50,11 +50,41 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
             weights.ContinueInto(learner, o.Architecture.Name, run.ClassNames, source);
             run.Log.WriteLine($"note: training continues from the weights of {source} ({weights.Architecture}, {weights.ClassCount} classes).");
         }
-        learner.Fit(run.Train, run.Valid, o.Epochs, startEpoch, run.BatchesPerEpoch, run.Seed, Callbacks(o, run, schedule, identity), o.CancellationToken);
+        if (o.FineTune) FineTune(o, run, identity);
+        else learner.Fit(run.Train, run.Valid, o.Epochs, startEpoch, run.BatchesPerEpoch, run.Seed, Callbacks(o, run, schedule, identity), o.CancellationToken);
 
         return new ResNetTransformer(run.ReleaseModel(), run.Device, o.Architecture.Name, run.ClassNames, run.Train.Label.Type,
             o.LabelColumnName, o.FeatureColumnName, run.Train.ImageShape, learner.History.ToArray(), learner.ChannelsLast);
     }
+
+    /// <summary>fastai's <c>fine_tune</c>: the head (and BatchNorm) first, then everything with discriminative learning rates.</summary>
+    private static void FineTune(Options o, TrainingRun run, TrainingCheckpoint identity)
+    {
+        var learner = run.Learner;
+        if (learner.Model is not Modules.IParameterGroups split || split.ParameterGroups.Count < 2)
+            throw new ArgumentException($"Options.FineTune needs a network split into parameter groups (Modules.IParameterGroups, e.g. " +
+                $"Architectures.TorchVisionResNet34); {o.Architecture.Name} has none. Train it with fit_one_cycle (FineTune = false).");
+        int groups = split.ParameterGroups.Count;
+        double baseLr = o.MaxLearningRate;
+        if (o.FreezeEpochs > 0)
+        {
+            run.Log.WriteLine($"fine_tune: {o.FreezeEpochs} epoch{(o.FreezeEpochs == 1 ? "" : "s")} with the body frozen (lr {baseLr:G3}), " +
+                $"then {o.Epochs} of the whole network (lr {baseLr / 2 / o.LearningRateMultiplier:G3}…{baseLr / 2:G3} over {groups} groups).");
+            learner.Freeze();
+            learner.Optimizer.SetGroupMultipliers([.. Enumerable.Repeat(0.1, groups - 1), 1.0]);   // fastai's slice(base_lr)
+            learner.Fit(run.Train, run.Valid, o.FreezeEpochs, 0, run.BatchesPerEpoch, run.Seed,
+                Callbacks(o, run, new OneCycleSchedule(baseLr, 0.99, o.Div, o.DivFinal), identity), o.CancellationToken);
+        }
+        baseLr /= 2;
+        learner.Unfreeze();
+        learner.Optimizer.SetGroupMultipliers(EvenMultipliers(1 / o.LearningRateMultiplier, groups));
+        learner.Fit(run.Train, run.Valid, o.Epochs, 0, run.BatchesPerEpoch, run.Seed,
+            Callbacks(o, run, new OneCycleSchedule(baseLr, 0.3, 5, o.DivFinal), identity), o.CancellationToken);
+    }
+
+    /// <summary>fastai's <c>even_mults(lo, 1, n)</c>: n multipliers spaced geometrically from <paramref name="lowest"/> to 1.</summary>
+    internal static double[] EvenMultipliers(double lowest, int n) =>
+        n == 1 ? [1.0] : Enumerable.Range(0, n).Select(i => lowest * Math.Pow(1 / lowest, (double)i / (n - 1))).ToArray();
 
     /// <summary>
     /// The callbacks of a fit: the one-cycle schedule, the divergence check, the recorder (epoch table, history,
@@ -119,6 +149,13 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
         HalfPrecisionCopy? half = null;
         try
         {
+            if (o.Pretrained is string pretrained)
+            {
+                // A torchvision state dict's classifier (fc) does not fit a new head; the head starts fresh, as in fastai.
+                string[] classifier = model is Modules.TorchVisionResNet { HasFastaiHead: true } ? ["fc.", "head."] : [];
+                Modules.PyTorchWeights.Load(model, pretrained, classifier);
+                log.WriteLine($"pretrained: loaded {pretrained}{(classifier.Length > 0 ? " (all but its classifier; the head starts fresh)" : "")}.");
+            }
             var candidates = StepCandidates(o, device, model, log);
             var settings = batchesPerEpoch == 0 ? candidates[0]
                 : StepTrial.Choose(candidates, o.Architecture, train.ClassCount, train.ImageShape, o.BatchSize, device, log,
@@ -248,6 +285,11 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
             throw new ArgumentException("Set either Options.ValidationColumnName (a splitter column) or Options.ValidationSet (a separate view), not both.");
         if (o.Resume && o.CheckpointDirectory is null) throw new ArgumentException("Options.Resume needs Options.CheckpointDirectory.");
         if (o.InitialModel is not null && o.InitialWeights is not null) throw new ArgumentException("Set Options.InitialModel or Options.InitialWeights, not both.");
+        if (o.FreezeEpochs < 0) throw new ArgumentOutOfRangeException(nameof(o.FreezeEpochs), o.FreezeEpochs, "Options.FreezeEpochs must be zero or more.");
+        if (!(o.LearningRateMultiplier >= 1) || float.IsInfinity(o.LearningRateMultiplier))
+            throw new ArgumentOutOfRangeException(nameof(o.LearningRateMultiplier), o.LearningRateMultiplier, "Options.LearningRateMultiplier must be at least 1.");
+        if (o.FineTune && o.Resume) throw new ArgumentException("Options.Resume cannot continue a fine_tune run (two schedules); start it again or use InitialWeights.");
+        if (o.Pretrained is string weights && !File.Exists(weights)) throw new FileNotFoundException($"Options.Pretrained: no weights file at '{weights}'.", weights);
         if (!(o.LabelSmoothing >= 0 && o.LabelSmoothing < 1))
             throw new ArgumentOutOfRangeException(nameof(o.LabelSmoothing), o.LabelSmoothing, "Options.LabelSmoothing (ε) must lie in [0, 1).");
         if (!(o.MixUp >= 0) || float.IsInfinity(o.MixUp)) throw new ArgumentOutOfRangeException(nameof(o.MixUp), o.MixUp, "Options.MixUp (α) must be 0 (off) or positive.");

@@ -121,6 +121,28 @@ public sealed partial class ResNetTrainer
         /// <summary>Start from saved weights (<see cref="NetworkWeights.Load"/>: a model.zip written by the CLI, a checkpoint, or a run folder).</summary>
         public NetworkWeights? InitialWeights { get; set; }
 
+        /// <summary>
+        /// PyTorch weights to start from: a <c>.pt</c>/<c>.pth</c> state dict or a <c>.safetensors</c> file of the same
+        /// network (for the torchvision architectures, torchvision's weights: everything but its <c>fc</c> classifier loads,
+        /// the fastai head starts fresh). Every key is checked; a missing, unexpected or mis-shaped one is an error naming it.
+        /// </summary>
+        public string? Pretrained { get; set; }
+
+        /// <summary>
+        /// fastai's <c>fine_tune</c> instead of <c>fit_one_cycle</c>: <see cref="FreezeEpochs"/> epochs training only the head
+        /// (and BatchNorm layers) at <see cref="MaxLearningRate"/> (pct_start 0.99), then <see cref="Epochs"/> epochs of the
+        /// whole network at half that, spread geometrically over the parameter groups from
+        /// 1/<see cref="LearningRateMultiplier"/> of it (pct_start 0.3, div 5). Needs a network with parameter groups
+        /// (the torchvision architectures).
+        /// </summary>
+        public bool FineTune { get; set; }
+
+        /// <summary>fine_tune's epochs with the body frozen. Default 1.</summary>
+        public int FreezeEpochs { get; set; } = 1;
+
+        /// <summary>fine_tune's ratio between the head's and the first group's learning rate (fastai's <c>lr_mult</c>). Default 100.</summary>
+        public float LearningRateMultiplier { get; set; } = 100;
+
         /// <summary>Your own <see cref="LearnerCallback"/>s, run with the built-in ones on every event of the training loop.</summary>
         public IList<LearnerCallback> Callbacks { get; set; } = [];
 

@@ -92,5 +92,41 @@ public sealed class TorchVisionWeightsTests : IDisposable
         Assert.Contains("is not a PyTorch state dict", Assert.Throws<InvalidDataException>(() => PyTorchWeights.Read(junk)).Message);
     }
 
+    /// <summary>Compares the network's body with the reference's when the fit starts.</summary>
+    private sealed class BodyProbe(TorchVisionResNet reference) : LearnerCallback
+    {
+        public int Compared { get; private set; }
+
+        public override void BeforeFit(LearnerState state)
+        {
+            var expected = reference.state_dict();
+            foreach (var (name, value) in state.Model.state_dict().Where(kv => !kv.Key.StartsWith("head.", StringComparison.Ordinal)))
+            {
+                Assert.True(value.eq(expected[name]).all().item<bool>(), $"{name} is not the pretrained value");
+                Compared++;
+            }
+        }
+    }
+
+    [Fact]
+    public void TheTrainerStartsFromPretrainedWeights()
+    {
+        string pth = Path.Combine(Reference(18), "weights.pth");
+        using var reference = new TorchVisionResNet(18, 7, fastaiHead: false);
+        PyTorchWeights.Load(reference, pth);
+        var ml = new Microsoft.ML.MLContext(0);
+        var data = Training.SquaresData.Load(ml, perClassTrain: 4, perClassValid: 2);
+        var o = Training.SquaresData.TrainerOptions();
+        o.Architecture = Architectures.TorchVisionResNet18;
+        o.Pretrained = pth;
+        var log = new StringWriter();
+        o.Log = log;
+        var probe = new BodyProbe(reference);
+        o.Callbacks.Add(probe);
+        using (new ResNetTrainer(o).Fit(data)) { }
+        Assert.Equal(reference.state_dict().Count - 2, probe.Compared);   // everything but fc.weight and fc.bias
+        Assert.Contains("(all but its classifier; the head starts fresh)", log.ToString());
+    }
+
     public void Dispose() => _folder.Dispose();
 }

@@ -12,7 +12,7 @@ public class FastaiAdamTests
         NativeMemoryTuning.Apply();
         using var p = torch.tensor(new float[] { 1f, -2f }).requires_grad_(true);
         p.grad = torch.tensor(new float[] { 0.5f, 0.1f });
-        using var adam = new FastaiAdam([(p, true)]);
+        using var adam = new FastaiAdam([(p, true, 0)]);
         adam.Step(lr: 0.1, beta1: 0.9);
         // p·(1 − lr·wd), then p − lr/(1 − β1) · m / (sqrt(v/(1 − β2)) + eps) with m = (1 − β1)g, v = (1 − β2)g².
         var values = p.data<float>().ToArray();
@@ -25,7 +25,7 @@ public class FastaiAdamTests
     {
         NativeMemoryTuning.Apply();
         using var p = torch.tensor(new float[] { 0f }).requires_grad_(true);
-        using var adam = new FastaiAdam([(p, false)]);
+        using var adam = new FastaiAdam([(p, false, 0)]);
         p.grad = torch.tensor(new float[] { 1f });
         adam.Step(0.01, 0.95);
         p.grad = torch.tensor(new float[] { -1f });
@@ -56,5 +56,25 @@ public class FastaiAdamTests
             double factor = decayed.Contains(name) ? 1 - 0.5 * 0.01 : 1;
             Assert.True(p.allclose(before[name] * factor, rtol: 1e-6, atol: 1e-7), name);
         }
+    }
+
+    [Fact]
+    public void EachGroupStepsWithItsLearningRateAndFrozenParametersStay()
+    {
+        NativeMemoryTuning.Apply();
+        var parameters = Enumerable.Range(0, 3).Select(_ => torch.tensor(new float[] { 1f }).requires_grad_(true)).ToArray();
+        using var frozen = torch.tensor(new float[] { 1f }).requires_grad_(true);
+        using var adam = new FastaiAdam(parameters.Select((p, g) => (p, false, g)).Append((frozen, false, 0)));
+        adam.SetGroupMultipliers([0.01, 0.1, 1]);
+        foreach (var p in parameters) p.grad = torch.tensor(new float[] { 0.3f });
+        adam.Step(lr: 0.5, beta1: 0.9);
+        // Adam's first step moves each parameter by lr·m̂/(√v̂ + eps) ≈ its group's learning rate.
+        double[] moved = parameters.Select(p => 1 - (double)p.data<float>()[0]).ToArray();
+        Assert.Equal(0.005, moved[0], 4);
+        Assert.Equal(0.05, moved[1], 4);
+        Assert.Equal(0.5, moved[2], 4);
+        Assert.Equal(1f, frozen.data<float>()[0]);   // no gradient: not stepped
+        Assert.Throws<ArgumentException>(() => adam.SetGroupMultipliers([1, 1]));
+        foreach (var p in parameters) p.Dispose();
     }
 }

@@ -1,0 +1,80 @@
+using Microsoft.ML;
+using ResNet.MLNet.Modules;
+using ResNet.MLNet.Training;
+using static TorchSharp.torch;
+
+namespace ResNet.MLNet.Tests.Training;
+
+public class FineTuneTests
+{
+    /// <summary>Snapshots the weights at the start of the run and at the end of each of its fits.</summary>
+    private sealed class Snapshots : LearnerCallback
+    {
+        public List<Dictionary<string, float[]>> AtFitEnds { get; } = [];
+        public Dictionary<string, float[]>? AtStart { get; private set; }
+        public List<(bool Frozen, bool BatchNormTrains)> Trainable { get; } = [];
+
+        private static Dictionary<string, float[]> Take(LearnerState state) =>
+            state.Model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.to(ScalarType.Float32).data<float>().ToArray());
+
+        public override void BeforeFit(LearnerState state)
+        {
+            AtStart ??= Take(state);
+            var parameters = state.Model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+            Trainable.Add((!parameters["layer1.0.conv1.weight"].requires_grad, parameters["layer1.0.bn1.weight"].requires_grad));
+        }
+
+        public override void AfterFit(LearnerState state) => AtFitEnds.Add(Take(state));
+    }
+
+    [Fact]
+    public void FineTuneTrainsTheHeadAndBatchNormFirstThenEverything()
+    {
+        var ml = new MLContext(0);
+        var data = SquaresData.Load(ml, perClassTrain: 4, perClassValid: 2);
+        var o = SquaresData.TrainerOptions(epochs: 1);
+        o.Architecture = Architectures.TorchVisionResNet18;
+        o.FineTune = true;
+        var snapshots = new Snapshots();
+        o.Callbacks.Add(snapshots);
+        var log = new StringWriter();
+        o.Log = log;
+        using var model = new ResNetTrainer(o).Fit(data);
+
+        Assert.Equal(2, snapshots.AtFitEnds.Count);
+        Assert.Equal([(true, true), (false, true)], snapshots.Trainable);
+        var start = snapshots.AtStart!;
+        var frozenEnd = snapshots.AtFitEnds[0];
+        bool Changed(Dictionary<string, float[]> a, Dictionary<string, float[]> b, string key) => !a[key].SequenceEqual(b[key]);
+        Assert.False(Changed(start, frozenEnd, "layer1.0.conv1.weight"));   // body convolutions frozen
+        Assert.False(Changed(start, frozenEnd, "layer4.1.conv2.weight"));
+        Assert.True(Changed(start, frozenEnd, "layer1.0.bn1.weight"));      // BatchNorm trains (train_bn)
+        Assert.True(Changed(start, frozenEnd, "head.8.weight"));            // the head trains
+        Assert.True(Changed(frozenEnd, snapshots.AtFitEnds[1], "layer1.0.conv1.weight"));   // then everything
+        Assert.Equal(2, model.History.Count);
+        Assert.Contains("fine_tune: 1 epoch with the body frozen", log.ToString());
+    }
+
+    [Fact]
+    public void DiscriminativeLearningRatesAreSpacedGeometrically()
+    {
+        Assert.Equal(new[] { 0.01, 0.1, 1.0 }, ResNetTrainer.EvenMultipliers(0.01, 3).Select(m => Math.Round(m, 12)));
+        Assert.Equal(new[] { 1.0 }, ResNetTrainer.EvenMultipliers(0.01, 1));
+    }
+
+    [Fact]
+    public void NetworksWithoutParameterGroupsAndBadOptionsAreRefused()
+    {
+        var ml = new MLContext(0);
+        var data = SquaresData.Load(ml, perClassTrain: 4, perClassValid: 2);
+        var o = SquaresData.TrainerOptions();
+        o.FineTune = true;
+        Assert.Contains("needs a network split into parameter groups", Assert.Throws<ArgumentException>(() => new ResNetTrainer(o).Fit(data)).Message);
+        var missing = SquaresData.TrainerOptions();
+        missing.Pretrained = "/no/such/weights.pth";
+        Assert.Throws<FileNotFoundException>(() => new ResNetTrainer(missing));
+        var badMultiplier = SquaresData.TrainerOptions();
+        badMultiplier.LearningRateMultiplier = 0.5f;
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ResNetTrainer(badMultiplier));
+    }
+}
