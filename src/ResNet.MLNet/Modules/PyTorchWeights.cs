@@ -56,14 +56,14 @@ public static class PyTorchWeights
             if (missing is not null)
                 throw new ArgumentException($"'{path}' has no weights for '{missing}' ({target.Keys.Count(k => !source.ContainsKey(k))} of the network's " +
                     $"{target.Count} tensors are missing). Is it a state dict of the same architecture?");
-            string? unexpected = source.Keys.FirstOrDefault(k => !target.ContainsKey(k));
+            string? unexpected = source.Keys.Where(k => !target.ContainsKey(k)).Order(StringComparer.Ordinal).FirstOrDefault();
             if (unexpected is not null)
                 throw new ArgumentException($"'{path}' holds '{unexpected}', which this network does not have " +
                     $"({source.Keys.Count(k => !target.ContainsKey(k))} such tensors). Is it a state dict of the same architecture?");
-            var misShaped = source.FirstOrDefault(kv => !kv.Value.shape.SequenceEqual(target[kv.Key].shape));
-            if (misShaped.Key is not null)
-                throw new ArgumentException($"'{path}' holds '{misShaped.Key}' with shape [{string.Join(", ", misShaped.Value.shape)}]; " +
-                    $"the network's is [{string.Join(", ", target[misShaped.Key].shape)}].");
+            string? misShaped = target.Keys.FirstOrDefault(k => source.TryGetValue(k, out var v) && !v.shape.SequenceEqual(target[k].shape));
+            if (misShaped is not null)
+                throw new ArgumentException($"'{path}' holds '{misShaped}' with shape [{string.Join(", ", source[misShaped].shape)}]; " +
+                    $"the network's is [{string.Join(", ", target[misShaped].shape)}].");
             using var noGrad = no_grad();
             foreach (var (key, value) in source)
                 target[key].copy_(value.to(target[key].dtype, target[key].device));
