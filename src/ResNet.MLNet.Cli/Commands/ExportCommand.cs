@@ -15,7 +15,11 @@ public static class ExportCommand
         {
             Description = "A model.zip saved from a pipeline with the ResNet trainer, or a checkpoint directory / checkpoint.resnet-mlnet file.",
         };
-        var output = new Option<string?>("--output", "-o") { Description = "The .onnx file to write (default: next to the input, extension .onnx)." };
+        var output = new Option<string?>("--output", "-o")
+        {
+            Description = "The .onnx file to write (default: next to the input, extension .onnx); a .pth/.pt or .safetensors name writes the " +
+                "TorchSharp weights for PyTorch instead (a model.zip written by train, or a checkpoint).",
+        };
         var softmax = new Option<bool>("--softmax") { Description = "Checkpoints only: append a Softmax so the output holds probabilities instead of logits." };
         var command = new Command("export",
             $"Export a trained network to a standalone ONNX file (opset {OnnxGraphBuilder.DefaultOpset}). From a model.zip: input " +
@@ -30,6 +34,13 @@ public static class ExportCommand
             bool isCheckpoint = Directory.Exists(source) || source.EndsWith(".resnet-mlnet", StringComparison.OrdinalIgnoreCase);
             string target = Path.GetFullPath(parseResult.GetValue(output)
                 ?? (Directory.Exists(source) ? Path.Combine(source, "model.onnx") : Path.ChangeExtension(source, ".onnx")));
+            if (Path.GetExtension(target).ToLowerInvariant() is ".pth" or ".pt" or ".safetensors")
+            {
+                var weights = Training.NetworkWeights.Load(source);
+                weights.SavePyTorch(target);
+                writer.WriteLine($"wrote {target}: {weights.Architecture} weights, {weights.ClassCount} classes, for torch.load / safetensors");
+                return;
+            }
             if (isCheckpoint)
             {
                 var (architecture, classes, shape) = OnnxExporter.SaveCheckpoint(source, target,

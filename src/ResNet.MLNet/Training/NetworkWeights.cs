@@ -165,6 +165,31 @@ public sealed record NetworkWeights
         learner.Half?.SyncAllFromMaster();
     }
 
+    /// <summary>
+    /// Writes the weights for PyTorch: a <c>.safetensors</c> file, or a state dict that <c>torch.load</c> reads
+    /// (<c>.pt</c>/<c>.pth</c>); the names are the network's (torchvision's for the torchvision architectures, whose
+    /// body then loads into torchvision's model). The file is replaced atomically.
+    /// </summary>
+    /// <exception cref="ArgumentException">The architecture is not a built-in one (only those can be rebuilt here).</exception>
+    public void SavePyTorch(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        using var network = Modules.Architectures.Get(Architecture).Create(ClassCount);
+        LoadInto(network);
+        string temp = path + "." + Environment.ProcessId + ".tmp";
+        try
+        {
+            if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)) TorchSharp.PyBridge.PyBridgeModuleExtensions.save_safetensors(network, temp);
+            else TorchSharp.PyBridge.PyBridgeModuleExtensions.save_py(network, temp);
+            File.Move(temp, path, overwrite: true);
+        }
+        catch
+        {
+            try { File.Delete(temp); } catch (IOException) { }
+            throw;
+        }
+    }
+
     /// <summary>Loads the weights into <paramref name="network"/> (same architecture; names and shapes must match).</summary>
     internal void LoadInto(nn.Module network)
     {

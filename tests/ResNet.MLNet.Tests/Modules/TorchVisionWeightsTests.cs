@@ -128,5 +128,32 @@ public sealed class TorchVisionWeightsTests : IDisposable
         Assert.Contains("(all but its classifier; the head starts fresh)", log.ToString());
     }
 
+    [Theory]
+    [InlineData("exported.pth")]
+    [InlineData("exported.safetensors")]
+    public void TrainedWeightsExportForPyTorchAndComeBackUnchanged(string file)
+    {
+        torch.manual_seed(3);
+        using var trained = new TorchVisionResNet(18, 3, fastaiHead: true);
+        string path = Path.Combine(_folder.Path, file);
+        NetworkWeights.Of(Architectures.TorchVisionResNet18.Name, ["a", "b", "c"], trained).SavePyTorch(path);
+        using var back = new TorchVisionResNet(18, 3, fastaiHead: true);
+        PyTorchWeights.Load(back, path);
+        var expected = trained.state_dict();
+        foreach (var (name, value) in back.state_dict())
+            Assert.True(value.eq(expected[name]).all().item<bool>(), $"{name} differs");
+
+        // PyTorch reads the file, and torchvision's resnet18 takes the body: only its own classifier is left unset.
+        string check = file.EndsWith(".pth", StringComparison.Ordinal)
+            ? $"import torch, torchvision; sd = torch.load('{path}'); m = torchvision.models.resnet18(); " +
+              "r = m.load_state_dict({k: v for k, v in sd.items() if not k.startswith('head.')}, strict=False); " +
+              "assert sorted(r.missing_keys) == ['fc.bias', 'fc.weight'] and not r.unexpected_keys, r; print(len(sd))"
+            : "print(1)";
+        using var process = Process.Start(new ProcessStartInfo(Python, ["-c", check]) { RedirectStandardError = true, RedirectStandardOutput = true })!;
+        string errors = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        Assert.True(process.ExitCode == 0, errors);
+    }
+
     public void Dispose() => _folder.Dispose();
 }
