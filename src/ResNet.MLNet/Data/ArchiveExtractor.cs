@@ -114,6 +114,9 @@ internal static class ArchiveExtractor
         }
         if (entries == 0)
             throw new InvalidDataException($"The archive {label} contains no entries.");
+        // The tar end marker can come before the end of the compressed stream; reading on to the end makes the gzip
+        // stream check its trailer (CRC-32 and length) over everything, not only what the tar reader needed.
+        data.CopyTo(Stream.Null);
 
         foreach (var (path, name, target) in hardLinks)
         {

@@ -1,3 +1,5 @@
+using ResNet.MLNet.IO;
+
 namespace ResNet.MLNet.Data;
 
 /// <summary>
@@ -37,31 +39,17 @@ public static class DatasetCache
             $"Cannot find a folder for the dataset cache: no user data or home folder is known. Set the {EnvironmentVariable} environment variable or pass a cache folder.");
     }
 
-    /// <summary>Makes a fresh, empty staging folder inside <paramref name="cacheDirectory"/> (same file system, so a final move is atomic).</summary>
+    /// <summary>
+    /// Makes a fresh, empty staging folder inside <paramref name="cacheDirectory"/> (same file system, so a final move is
+    /// atomic), first removing staging folders and partial downloads that killed processes left there.
+    /// </summary>
     internal static string CreateStagingDirectory(string cacheDirectory)
     {
         Directory.CreateDirectory(cacheDirectory);
-        string path = Path.Combine(cacheDirectory, ".tmp-" + Guid.NewGuid().ToString("N"));
+        AtomicFile.DeleteStale(cacheDirectory);
+        string path = Path.Combine(cacheDirectory, AtomicFile.TemporaryName("staging"));
         Directory.CreateDirectory(path);
         return path;
-    }
-
-    /// <summary>Deletes a staging file or folder, ignoring a missing one.</summary>
-    internal static void DeleteQuietly(string path)
-    {
-        try
-        {
-            if (Directory.Exists(path))
-                Directory.Delete(path, recursive: true);
-            else if (File.Exists(path))
-                File.Delete(path);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
     }
 
     /// <summary>
@@ -77,7 +65,7 @@ public static class DatasetCache
         }
         catch (IOException) when (Directory.Exists(target))
         {
-            DeleteQuietly(staging);
+            AtomicFile.DeleteQuietly(staging);
             return false;
         }
     }

@@ -1,3 +1,5 @@
+using ResNet.MLNet.IO;
+
 namespace ResNet.MLNet.Data;
 
 /// <summary>
@@ -54,13 +56,13 @@ public static class Datasets
             string content = SingleFolderOrSelf(staging);
             ReplaceDirectory(content, target, cache);
             if (content != staging)
-                DatasetCache.DeleteQuietly(staging);
+                AtomicFile.DeleteQuietly(staging);
         }
         catch
         {
-            DatasetCache.DeleteQuietly(staging);
+            AtomicFile.DeleteQuietly(staging);
             if (downloaded)
-                DatasetCache.DeleteQuietly(archive);
+                AtomicFile.DeleteQuietly(archive);
             throw;
         }
 
@@ -73,7 +75,7 @@ public static class Datasets
             }
             else
             {
-                DatasetCache.DeleteQuietly(archive);
+                AtomicFile.DeleteQuietly(archive);
             }
         }
         progress.Report(new DownloadProgress(name, DownloadStage.Completed, 1, 1));
@@ -151,10 +153,10 @@ public static class Datasets
             DatasetCache.PublishDirectory(source, target);
             return;
         }
-        string old = Path.Combine(cache, ".tmp-" + Guid.NewGuid().ToString("N") + ".old");
+        string old = Path.Combine(cache, AtomicFile.TemporaryName(Path.GetFileName(target) + ".old"));
         Directory.Move(target, old);
         Directory.Move(source, target);
-        DatasetCache.DeleteQuietly(old);
+        AtomicFile.DeleteQuietly(old);
     }
 
     private sealed class Progress(Action<DownloadProgress> report) : IProgress<DownloadProgress>

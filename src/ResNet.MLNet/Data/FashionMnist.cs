@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using ResNet.MLNet.IO;
 using SkiaSharp;
 
 namespace ResNet.MLNet.Data;
@@ -66,7 +67,7 @@ public static class FashionMnist
         }
         catch
         {
-            DatasetCache.DeleteQuietly(staging);
+            AtomicFile.DeleteQuietly(staging);
             throw;
         }
         return target;
@@ -116,7 +117,7 @@ public static class FashionMnist
             {
                 throw new FileNotFoundException($"{hint}. Downloading {url} failed: {e.Message}", e);
             }
-            File.Move(temp, destination, overwrite: true);
+            AtomicFile.Commit(temp, destination);
         }
         return downloads;
     }

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using ResNet.MLNet.IO;
 
 namespace ResNet.MLNet.Data;
 
@@ -14,7 +15,8 @@ internal static class FileDownloader
 
     /// <summary>
     /// Downloads <paramref name="url"/> (http, https, or file) to a new temporary file in <paramref name="folder"/>
-    /// and returns its path once its size and digest match. On any failure the temporary file is deleted.
+    /// (an <see cref="AtomicFile"/> temporary, so one left by a killed process is removed by the next download) and
+    /// returns its path once its size and digest match. On any failure the temporary file is deleted.
     /// </summary>
     public static async Task<string> DownloadAsync(
         string url, string folder, DownloadChecksum? check, HttpClient? client, TimeSpan idleTimeout,
@@ -25,7 +27,8 @@ internal static class FileDownloader
         if (uri.IsFile && !File.Exists(uri.LocalPath))
             throw new FileNotFoundException($"The local archive '{uri.LocalPath}' does not exist.", uri.LocalPath);
         Directory.CreateDirectory(folder);
-        string temp = Path.Combine(folder, ".tmp-" + Guid.NewGuid().ToString("N") + ".part");
+        AtomicFile.DeleteStale(folder);
+        string temp = Path.Combine(folder, AtomicFile.TemporaryName(Datasets.ArchiveFileName(url) + ".part"));
         try
         {
             long written;
@@ -62,17 +65,17 @@ internal static class FileDownloader
         }
         catch (HttpIOException e)
         {
-            DatasetCache.DeleteQuietly(temp);
+            AtomicFile.DeleteQuietly(temp);
             throw new IOException($"Downloading {url} was interrupted: {e.Message} Nothing was kept; run again to retry.", e);
         }
         catch (HttpRequestException e) when (e.StatusCode is null)
         {
-            DatasetCache.DeleteQuietly(temp);
+            AtomicFile.DeleteQuietly(temp);
             throw new HttpRequestException($"Downloading {url} failed: {e.Message}", e);
         }
         catch
         {
-            DatasetCache.DeleteQuietly(temp);
+            AtomicFile.DeleteQuietly(temp);
             throw;
         }
     }
@@ -144,6 +147,7 @@ internal static class FileDownloader
             report(written, total);
         }
         await target.FlushAsync(cancellationToken).ConfigureAwait(false);
+        target.Flush(flushToDisk: true);
         return (written, hash is null ? null : Convert.ToHexStringLower(hash.GetHashAndReset()));
     }
 }

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using ResNet.MLNet.IO;
 using SkiaSharp;
 
 namespace ResNet.MLNet.Data;
@@ -93,7 +94,7 @@ public static class SyntheticImages
         }
         catch
         {
-            DatasetCache.DeleteQuietly(staging);
+            AtomicFile.DeleteQuietly(staging);
             throw;
         }
         return target;

@@ -1,3 +1,5 @@
+using ResNet.MLNet.IO;
+
 namespace ResNet.MLNet.Onnx;
 
 /// <summary>
@@ -214,13 +216,7 @@ public sealed class OnnxGraphBuilder
     public void Save(string path, long opset = DefaultOpset)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        var bytes = ToModelBytes(opset);
-        var full = Path.GetFullPath(path);
-        var directory = Path.GetDirectoryName(full);
-        if (directory is not null) Directory.CreateDirectory(directory);
-        var temp = full + ".tmp";
-        File.WriteAllBytes(temp, bytes);
-        File.Move(temp, full, overwrite: true);
+        AtomicFile.WriteAllBytes(path, ToModelBytes(opset));
     }
 
     /// <summary>The ONNX IR version that goes with an <c>ai.onnx</c> opset (from the ONNX versioning table).</summary>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.ML.Data;
+using ResNet.MLNet.IO;
 using ResNet.MLNet.Visualization;
 
 namespace ResNet.MLNet.Training;
@@ -93,9 +94,7 @@ public sealed class ClassificationReport
             accuracy = Accuracy, macroAccuracy = MacroAccuracy, logLoss = LogLoss,
             classes = Classes, confusionMatrix = new { classNames = ClassNames, counts = Counts }, mostConfused = MostConfused(),
         }, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase });
-        string temp = path + ".tmp";
-        File.WriteAllText(temp, json);
-        File.Move(temp, path, overwrite: true);
+        AtomicFile.WriteAllText(path, json);
     }
 
     /// <summary>Writes the confusion matrix as a PNG.</summary>

@@ -105,7 +105,7 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
             }),
         };
         if (o.ShowProgressBar && ProgressBar.IsTerminal(run.Log)) callbacks.Add(new ProgressCallback(learner, run.Log));
-        if (o.CheckpointDirectory is not null) callbacks.Add(new CheckpointCallback(identity, o.CheckpointDirectory, learner));
+        if (o.CheckpointDirectory is not null) callbacks.Add(new CheckpointCallback(identity, o.CheckpointDirectory, learner, o.CancellationToken));
         if (o.AfterBatch is not null) callbacks.Add(new BatchLossHook(o.AfterBatch));
         if (o.SaveBestModel) callbacks.Add(new SaveBestModel(o.Monitor, o.MinDelta));
         if (o.EarlyStoppingPatience is int patience) callbacks.Add(new EarlyStopping(o.Monitor, o.MinDelta, patience));

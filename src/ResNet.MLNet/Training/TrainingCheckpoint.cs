@@ -1,4 +1,5 @@
 using System.Text;
+using ResNet.MLNet.IO;
 using TorchSharp;
 
 namespace ResNet.MLNet.Training;
@@ -6,7 +7,7 @@ namespace ResNet.MLNet.Training;
 /// <summary>
 /// The per-epoch checkpoint: the run's identity (architecture, classes, image shape, schedule), progress (epochs done,
 /// smoothed loss, history, loss scale), the model's state dict (weights and BatchNorm statistics) and the optimiser
-/// state. Written to a temporary file and renamed over the old one, so a crash never leaves a torn checkpoint.
+/// state. Written through <see cref="AtomicFile"/>, so a crash or signal never leaves a torn checkpoint.
 /// </summary>
 internal sealed record TrainingCheckpoint(string Architecture, int ClassCount, int[] ImageShape, int Epochs, long BatchesPerEpoch,
     double MaxLearningRate, int Seed)
@@ -17,45 +18,38 @@ internal sealed record TrainingCheckpoint(string Architecture, int ClassCount, i
 
     public static string PathIn(string directory) => Path.Combine(directory, FileName);
 
-    public void Save(string directory, Learner learner, int epochsDone)
+    /// <summary>
+    /// Writes the checkpoint after <paramref name="epochsDone"/> epochs. A cancellation arriving meanwhile does not stop it:
+    /// the finished epoch is what a resumed run starts from.
+    /// </summary>
+    public void Save(string directory, Learner learner, int epochsDone, CancellationToken cancellationToken = default)
     {
         Directory.CreateDirectory(directory);
-        string target = PathIn(directory);
-        string temp = target + "." + Environment.ProcessId + ".tmp";
-        try
+        AtomicFile.DeleteStale(directory);
+        AtomicFile.Write(PathIn(directory), stream =>
         {
-            using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-            using (var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true))
+            using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
+            writer.Write(Magic);
+            writer.Write(Version);
+            WriteIdentity(writer);
+            writer.Write(epochsDone);
+            writer.Write(learner.Smoothed.Count);
+            writer.Write(learner.Smoothed.RawAverage);
+            writer.Write(learner.Half?.Scaler.Scale ?? 0);
+            writer.Write(learner.Half?.Scaler.CleanSteps ?? 0);
+            writer.Write(learner.History.Count);
+            foreach (var m in learner.History)
             {
-                writer.Write(Magic);
-                writer.Write(Version);
-                WriteIdentity(writer);
-                writer.Write(epochsDone);
-                writer.Write(learner.Smoothed.Count);
-                writer.Write(learner.Smoothed.RawAverage);
-                writer.Write(learner.Half?.Scaler.Scale ?? 0);
-                writer.Write(learner.Half?.Scaler.CleanSteps ?? 0);
-                writer.Write(learner.History.Count);
-                foreach (var m in learner.History)
-                {
-                    writer.Write(m.Epoch);
-                    writer.Write(m.TrainLoss);
-                    writer.Write(m.ValidLoss ?? double.NaN);
-                    writer.Write(m.Accuracy ?? double.NaN);
-                    writer.Write(m.Duration.Ticks);
-                }
-                learner.Model.save(writer);
-                learner.Optimizer.Save(writer);
-                writer.Flush();
-                stream.Flush(flushToDisk: true);
+                writer.Write(m.Epoch);
+                writer.Write(m.TrainLoss);
+                writer.Write(m.ValidLoss ?? double.NaN);
+                writer.Write(m.Accuracy ?? double.NaN);
+                writer.Write(m.Duration.Ticks);
             }
-            File.Move(temp, target, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(temp); } catch (IOException) { }
-            throw;
-        }
+            learner.Model.save(writer);
+            learner.Optimizer.Save(writer);
+            writer.Flush();
+        }, cancellationToken, finishWhenCancelled: true);
     }
 
     /// <summary>Loads the checkpoint into <paramref name="learner"/> and returns the number of epochs it had completed.</summary>

@@ -1,7 +1,8 @@
 using System.Globalization;
-using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Image;
+using Microsoft.ML;
+using ResNet.MLNet.IO;
 using ResNet.MLNet.Transforms;
 using SkiaSharp;
 
@@ -196,9 +197,7 @@ public static class BatchVisualizer
         }
 
         using var encoded = SKImage.FromBitmap(canvasBitmap).Encode(SKEncodedImageFormat.Png, 100);
-        string temporary = path + ".tmp";
-        using (var file = File.Create(temporary)) encoded.SaveTo(file);
-        File.Move(temporary, path, overwrite: true);
+        AtomicFile.Write(path, encoded.SaveTo);
     }
 
     /// <summary>Shortens <paramref name="text"/> with an ellipsis until it fits <paramref name="width"/> pixels.</summary>

@@ -1,4 +1,5 @@
 using OxyPlot;
+using ResNet.MLNet.IO;
 
 namespace ResNet.MLNet.Visualization;
 
@@ -17,11 +18,6 @@ internal static class PngPlot
     public static void Save(PlotModel model, string path, int width, int height)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        string full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        string temp = full + ".tmp";
-        using (var stream = File.Create(temp))
-            new OxyPlot.SkiaSharp.PngExporter { Width = width, Height = height }.Export(model, stream);
-        File.Move(temp, full, overwrite: true);
+        AtomicFile.Write(path, stream => new OxyPlot.SkiaSharp.PngExporter { Width = width, Height = height }.Export(model, stream));
     }
 }

@@ -116,6 +116,58 @@ public class UntarDataTests
     }
 
     [Fact]
+    public async Task TemporariesLeftByAKilledDownloadAreRemovedByTheNextOne()
+    {
+        using var server = new LocalHttpServer();
+        using var temp = new TempFolder();
+        int gone = ResNet.MLNet.Tests.IO.AtomicFileTests.ExitedProcessId();
+        string cache = temp.Combine("cache");
+        Directory.CreateDirectory(Path.Combine(cache, $".staging.{gone}-0000abcd.tmp", "train"));
+        File.WriteAllText(Path.Combine(cache, $".tiny.tgz.part.{gone}-12345678.tmp"), "half a download");
+        server.Serve("tiny.tgz", Dataset());
+
+        string root = await Datasets.UntarDataAsync(server.Url("tiny.tgz"), Options(temp));
+
+        Assert.Equal(["tiny"], Directory.GetFileSystemEntries(cache).Select(Path.GetFileName));
+        Assert.True(File.Exists(Path.Combine(root, "train", "a", "1.jpg")));
+    }
+
+    [Fact]
+    public async Task TheGzipChecksumIsVerifiedEvenPastTheTarEndMarker()
+    {
+        using var server = new LocalHttpServer();
+        using var temp = new TempFolder();
+        // A tar whose end marker comes long before the end of the gzip stream (a megabyte of trailing bytes that the tar
+        // reader never needs), with a wrong CRC-32 in the gzip trailer.
+        byte[] tar;
+        using (var gunzipped = new System.IO.Compression.GZipStream(new MemoryStream(Dataset()), System.IO.Compression.CompressionMode.Decompress))
+        using (var buffer = new MemoryStream())
+        {
+            gunzipped.CopyTo(buffer);
+            tar = buffer.ToArray();
+        }
+        var random = new Random(1);
+        byte[] trailing = new byte[1 << 20];
+        random.NextBytes(trailing);
+        byte[] archive;
+        using (var output = new MemoryStream())
+        {
+            using (var gzip = new System.IO.Compression.GZipStream(output, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+            {
+                gzip.Write(tar);
+                gzip.Write(trailing);
+            }
+            archive = output.ToArray();
+        }
+        archive[^8] ^= 0xFF;
+        server.Serve("crc.tgz", archive);
+
+        var error = await Assert.ThrowsAsync<InvalidDataException>(() => Datasets.UntarDataAsync(server.Url("crc.tgz"), Options(temp)));
+        Assert.Contains("corrupt or truncated", error.Message, StringComparison.Ordinal);
+        Assert.Empty(CacheContents(temp));
+    }
+
+    [Fact]
     public async Task TruncatedArchiveWithoutContentLengthIsReportedAsCorrupt()
     {
         using var server = new LocalHttpServer();
