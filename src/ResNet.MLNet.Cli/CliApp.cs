@@ -1,4 +1,5 @@
 using System.CommandLine;
+using ResNet.MLNet.Cli.Commands;
 using ResNet.MLNet.Training;
 
 namespace ResNet.MLNet.Cli;
@@ -7,24 +8,40 @@ namespace ResNet.MLNet.Cli;
 public static class CliApp
 {
     /// <summary>Parses <paramref name="args"/> and runs the chosen command; returns the process exit code.</summary>
-    public static Task<int> RunAsync(string[] args, TextWriter? output = null, TextWriter? error = null)
+    /// <remarks>
+    /// 0 success; 1 failure, with one <c>error: …</c> line on standard error (parse errors included); 130 or 143 when
+    /// SIGINT or SIGTERM cancelled the run (it stops cleanly and prints <c>Cancelled.</c>).
+    /// </remarks>
+    public static async Task<int> RunAsync(string[] args, TextWriter? output = null, TextWriter? error = null)
     {
         NativeMemoryTuning.Apply();
         OpenMpWaitTuning.Apply();
         NnpackSwitch.Disable();
         var root = new RootCommand("ResNet.MLNet: fastai's chapter 14 ResNets as ML.NET pipelines.");
-        root.Subcommands.Add(Commands.TrainCommand.Create());
-        root.Subcommands.Add(Commands.LrFindCommand.Create());
-        root.Subcommands.Add(Commands.EvaluateCommand.Create());
-        root.Subcommands.Add(Commands.PredictCommand.Create());
-        root.Subcommands.Add(Commands.DatasetsCommand.Create());
-        root.Subcommands.Add(Commands.ShowBatchCommand.Create());
-        root.Subcommands.Add(Commands.ExportCommand.Create());
+        root.Subcommands.Add(TrainCommand.Create());
+        root.Subcommands.Add(LrFindCommand.Create());
+        root.Subcommands.Add(EvaluateCommand.Create());
+        root.Subcommands.Add(PredictCommand.Create());
+        root.Subcommands.Add(DatasetsCommand.Create());
+        root.Subcommands.Add(ShowBatchCommand.Create());
+        root.Subcommands.Add(ExportCommand.Create());
         var configuration = new InvocationConfiguration
         {
             Output = output ?? Console.Out,
             Error = error ?? Console.Error,
+            // Signals are ours (TerminationSignals): the run gets the time it needs to stop between batches.
+            ProcessTerminationTimeout = null,
         };
-        return root.Parse(args).InvokeAsync(configuration);
+        var parseResult = root.Parse(args);
+        if (parseResult.Errors.Count > 0 && parseResult.Action is System.CommandLine.Invocation.ParseErrorAction)
+        {
+            string command = parseResult.CommandResult.Command == root ? "resnet-mlnet" : $"resnet-mlnet {parseResult.CommandResult.Command.Name}";
+            configuration.Error.WriteLine(CommandRunner.ErrorLine(
+                $"{string.Join("; ", parseResult.Errors.Select(e => e.Message.TrimEnd('.')))} (see `{command} --help`)."));
+            return CommandRunner.Failure;
+        }
+        using var signals = new TerminationSignals();
+        int code = await parseResult.InvokeAsync(configuration, signals.Token).ConfigureAwait(false);
+        return code == CommandRunner.Cancelled ? signals.CancelledExitCode : code;
     }
 }

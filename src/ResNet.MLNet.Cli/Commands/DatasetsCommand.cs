@@ -14,7 +14,7 @@ public static class DatasetsCommand
         var cache = CacheOption();
         var command = new Command("datasets", "List the known datasets and what is in the dataset cache.");
         command.Options.Add(cache);
-        command.SetAction(parseResult => Run(parseResult, output => List(output, parseResult.GetValue(cache))));
+        command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, cancellationToken, output => List(output, parseResult.GetValue(cache))));
         command.Subcommands.Add(CreateDownload());
         command.Subcommands.Add(CreateSynthetic());
         return command;
@@ -36,7 +36,7 @@ public static class DatasetsCommand
         command.Options.Add(cache);
         command.Options.Add(force);
         command.Options.Add(keep);
-        command.SetAction((parseResult, cancellationToken) => RunAsync(parseResult, output =>
+        command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, cancellationToken, output =>
             DownloadAsync(output, parseResult.GetValue(name)!, parseResult.GetValue(cache), parseResult.GetValue(force), parseResult.GetValue(keep), cancellationToken)));
         return command;
     }
@@ -56,7 +56,7 @@ public static class DatasetsCommand
         var command = new Command("synthetic", "Generate the built-in synthetic shapes dataset (train/val image folders) and print its folder.");
         foreach (Option option in new Option[] { cache, output, classes, train, valid, minSize, maxSize, seed, png })
             command.Options.Add(option);
-        command.SetAction(parseResult => Run(parseResult, writer =>
+        command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, cancellationToken, writer =>
         {
             var options = new SyntheticImagesOptions
             {
@@ -120,46 +120,5 @@ public static class DatasetsCommand
             root = await Datasets.UntarDataAsync(url, options, cancellationToken).ConfigureAwait(false);
         }
         output.WriteLine(root);
-    }
-
-    private static int Run(ParseResult parseResult, Action<TextWriter> action)
-    {
-        try
-        {
-            action(parseResult.InvocationConfiguration.Output);
-            return 0;
-        }
-        catch (Exception e) when (IsUserError(e))
-        {
-            return Report(parseResult, e);
-        }
-    }
-
-    private static async Task<int> RunAsync(ParseResult parseResult, Func<TextWriter, Task> action)
-    {
-        try
-        {
-            await action(parseResult.InvocationConfiguration.Output).ConfigureAwait(false);
-            return 0;
-        }
-        catch (Exception e) when (IsUserError(e))
-        {
-            return Report(parseResult, e);
-        }
-    }
-
-    private static bool IsUserError(Exception e) =>
-        e is OperationCanceledException or IOException or InvalidDataException or HttpRequestException or ArgumentException or UnauthorizedAccessException;
-
-    private static int Report(ParseResult parseResult, Exception e)
-    {
-        TextWriter error = parseResult.InvocationConfiguration.Error;
-        if (e is OperationCanceledException)
-        {
-            error.WriteLine("Cancelled; nothing partial was left in the cache.");
-            return 130;
-        }
-        error.WriteLine($"error: {e.Message}");
-        return 1;
     }
 }

@@ -24,7 +24,7 @@ public static class EvaluateCommand
         var command = new Command("evaluate", "Evaluate a model.zip on an image folder: accuracy, log-loss, per-class table, confusion matrix, most confused.");
         foreach (Option option in new Option[] { model, data, split, output, cache })
             command.Options.Add(option);
-        command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, async writer =>
+        command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, cancellationToken, async writer =>
         {
             string modelPath = Path.GetFullPath(parseResult.GetValue(model)!);
             string root = await DatasetSources.ResolveAsync(parseResult.GetValue(data)!, parseResult.GetValue(cache), cancellationToken: cancellationToken).ConfigureAwait(false);

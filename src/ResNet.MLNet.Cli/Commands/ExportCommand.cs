@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Microsoft.ML.OnnxRuntime;
+using ResNet.MLNet.IO;
 using ResNet.MLNet.Onnx;
 
 namespace ResNet.MLNet.Cli.Commands;
@@ -28,7 +29,7 @@ public static class ExportCommand
         command.Arguments.Add(model);
         command.Options.Add(output);
         command.Options.Add(softmax);
-        command.SetAction(parseResult => CommandRunner.Run(parseResult, writer =>
+        command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, cancellationToken, writer =>
         {
             string source = parseResult.GetValue(model)!;
             bool isCheckpoint = Directory.Exists(source) || source.EndsWith(".resnet-mlnet", StringComparison.OrdinalIgnoreCase);
@@ -52,9 +53,7 @@ public static class ExportCommand
                 if (parseResult.GetValue(softmax))
                     throw new ArgumentException("--softmax applies to checkpoints; a model.zip's network already outputs probabilities (Score).");
                 byte[] onnx = ModelZip.ExtractScoringNetwork(source);
-                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-                File.WriteAllBytes(target + ".tmp", onnx);
-                File.Move(target + ".tmp", target, overwrite: true);
+                AtomicFile.WriteAllBytes(target, onnx, cancellationToken);
             }
             using var session = new InferenceSession(target);
             foreach (var (name, meta) in session.InputMetadata)

@@ -17,11 +17,15 @@ public static class LrFindCommand
         setup.AddTo(command);
         command.Options.Add(output);
         command.Options.Add(suggestion);
-        command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, async writer =>
+        command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, cancellationToken, async writer =>
         {
-            var run = await setup.ResolveAsync(parseResult, writer, cancellationToken).ConfigureAwait(false);
-            var result = new LearningRateFinder(run.Trainer).Find(run.Preprocessing, run.Data.All);
+            var settings = setup.Check(parseResult);
             string path = Path.GetFullPath(parseResult.GetValue(output)!);
+            using var folder = OutputFolder.Prepare(Path.GetDirectoryName(path)!, "--out's folder");
+            var run = await setup.ResolveAsync(settings, writer, cancellationToken).ConfigureAwait(false);
+            var result = new LearningRateFinder(run.Trainer).Find(run.Preprocessing, run.Data.All);
+            cancellationToken.ThrowIfCancellationRequested();
+            folder.Keep();
             LearningRatePlot.SavePng(result, path, parseResult.GetValue(suggestion));
             writer.WriteLine($"valley {result.Valley:0.###e+0}   minimum {result.Minimum:0.###e+0}   steep {result.Steep:0.###e+0}");
             writer.WriteLine($"suggestion ({parseResult.GetValue(suggestion).ToString().ToLowerInvariant()}): {result.Suggestion(parseResult.GetValue(suggestion)):0.###e+0}");

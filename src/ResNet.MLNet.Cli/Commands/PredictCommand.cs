@@ -22,7 +22,7 @@ public static class PredictCommand
         command.Options.Add(model);
         command.Options.Add(top);
         command.Arguments.Add(paths);
-        command.SetAction(parseResult => CommandRunner.Run(parseResult, writer =>
+        command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, cancellationToken, writer =>
         {
             int k = parseResult.GetValue(top);
             if (k < 1) throw new ArgumentException($"--top must be at least 1, got {k}.");

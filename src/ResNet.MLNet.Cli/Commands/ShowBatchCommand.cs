@@ -34,24 +34,14 @@ public static class ShowBatchCommand
         command.Arguments.Add(root);
         foreach (Option option in new Option[] { output, maxN, presize, size, minScale, seed, validName, noAugment })
             command.Options.Add(option);
-        command.SetAction(parseResult =>
+        command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, cancellationToken, writer =>
         {
-            var writer = parseResult.InvocationConfiguration.Output;
-            try
-            {
-                string folder = parseResult.GetValue(root) ?? SyntheticImages.GetOrCreate();
-                string written = Run(folder, parseResult.GetValue(validName)!, parseResult.GetValue(output)!, parseResult.GetValue(maxN),
-                    parseResult.GetValue(presize), parseResult.GetValue(size), parseResult.GetValue(minScale), parseResult.GetValue(seed),
-                    !parseResult.GetValue(noAugment));
-                writer.WriteLine(written);
-                return 0;
-            }
-            catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or InvalidOperationException or UnauthorizedAccessException)
-            {
-                parseResult.InvocationConfiguration.Error.WriteLine($"error: {e.Message}");
-                return 1;
-            }
-        });
+            string folder = parseResult.GetValue(root) ?? SyntheticImages.GetOrCreate();
+            string written = Run(folder, parseResult.GetValue(validName)!, parseResult.GetValue(output)!, parseResult.GetValue(maxN),
+                parseResult.GetValue(presize), parseResult.GetValue(size), parseResult.GetValue(minScale), parseResult.GetValue(seed),
+                !parseResult.GetValue(noAugment));
+            writer.WriteLine(written);
+        }));
         return command;
     }
 

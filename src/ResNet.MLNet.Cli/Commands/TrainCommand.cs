@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.ML;
+using ResNet.MLNet.IO;
 using ResNet.MLNet.Training;
 using ResNet.MLNet.Visualization;
 
@@ -41,17 +42,30 @@ public static class TrainCommand
         command.Options.Add(resume);
         foreach (Option recipe in new Option[] { saveBest, earlyStop, monitor, labelSmoothing, mixUp, cutMix, accumulate, init, fineTune, freezeEpochs, lrMult })
             command.Options.Add(recipe);
-        command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, async writer =>
+        command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, cancellationToken, async writer =>
         {
+            // Everything that can be checked without data is checked first: options, the output folder and its lock.
+            var settings = setup.Check(parseResult);
+            int epochCount = parseResult.GetValue(epochs);
+            OptionChecks.AtLeast("--epochs", epochCount, 1);
+            bool resuming = parseResult.GetValue(resume);
+            string? outArgument = parseResult.GetValue(output);
+            if (resuming && outArgument is null)
+                throw new ArgumentException("--resume needs --out: the folder of the run to resume (its checkpoints/ folder).");
+            string folderPath = Path.GetFullPath(outArgument ?? Path.Combine("runs", $"{settings.Architecture.Name}-{DateTime.Now:yyyyMMdd-HHmmss}"));
+            string checkpointFolder = Path.Combine(folderPath, "checkpoints");
+            if (resuming && !File.Exists(TrainingCheckpoint.PathIn(checkpointFolder)))
+                throw new FileNotFoundException($"--resume: there is no checkpoint at {TrainingCheckpoint.PathIn(checkpointFolder)}; " +
+                    "train with --checkpoints into this --out first, or check the --out path.");
+            using var folder = OutputFolder.Prepare(folderPath, "--out");
+            using var outputLock = OutputLock.Acquire(folder.Path, "--out", writer);
             var initial = parseResult.GetValue(init) is string from ? NetworkWeights.Load(from) : null;
-            var resolved = await setup.ResolveAsync(parseResult, writer, cancellationToken).ConfigureAwait(false);
-            string folder = Path.GetFullPath(parseResult.GetValue(output)
-                ?? Path.Combine("runs", $"{resolved.Trainer.Architecture.Name}-{DateTime.Now:yyyyMMdd-HHmmss}"));
-            Directory.CreateDirectory(folder);
-            resolved.Trainer.Epochs = parseResult.GetValue(epochs);
-            if (parseResult.GetValue(checkpoints) || parseResult.GetValue(resume))
-                resolved.Trainer.CheckpointDirectory = Path.Combine(folder, "checkpoints");
-            resolved.Trainer.Resume = parseResult.GetValue(resume);
+
+            var resolved = await setup.ResolveAsync(settings, writer, cancellationToken).ConfigureAwait(false);
+            resolved.Trainer.Epochs = epochCount;
+            if (parseResult.GetValue(checkpoints) || resuming)
+                resolved.Trainer.CheckpointDirectory = checkpointFolder;
+            resolved.Trainer.Resume = resuming;
             var trainer = resolved.Trainer;
             trainer.SaveBestModel = parseResult.GetValue(saveBest);
             trainer.EarlyStoppingPatience = parseResult.GetValue(earlyStop);
@@ -65,14 +79,15 @@ public static class TrainCommand
             trainer.FineTune = parseResult.GetValue(fineTune);
             trainer.FreezeEpochs = parseResult.GetValue(freezeEpochs);
             trainer.LearningRateMultiplier = parseResult.GetValue(lrMult);
-            Train(resolved, folder, writer);
+            Train(resolved, folder, writer, cancellationToken);
         }));
         return command;
     }
 
-    private static void Train(TrainingSetup.Resolved run, string folder, TextWriter writer)
+    private static void Train(TrainingSetup.Resolved run, OutputFolder output, TextWriter writer, CancellationToken cancellationToken)
     {
         var ml = run.ML;
+        string folder = output.Path;
         writer.WriteLine($"train: {run.Trainer.Architecture.Name}, Resize({run.Presize}) → {run.Size} px, bs {run.Trainer.BatchSize}, " +
             (run.Trainer.FineTune ? $"fine_tune({run.Trainer.Epochs}, {run.Trainer.MaxLearningRate.ToString("G3", CultureInfo.InvariantCulture)}, freeze_epochs={run.Trainer.FreezeEpochs})"
                 : $"fit_one_cycle({run.Trainer.Epochs}, {run.Trainer.MaxLearningRate.ToString("G3", CultureInfo.InvariantCulture)})"));
@@ -83,16 +98,22 @@ public static class TrainCommand
         try
         {
             var network = model.OfType<ResNetTransformer>().Single();
-            WriteHistory(network.History, folder);
-
             var scored = model.Transform(run.Data.Valid);
             var report = new ClassificationReport(ml.MulticlassClassification.Evaluate(scored), network.ClassNames);
+
+            // model.zip first, and until it is in place a signal leaves every earlier output as it was; the rest belongs
+            // to the committed model and is written even if a signal arrives meanwhile.
+            string modelPath = Path.Combine(folder, "model.zip");
+            var weights = NetworkWeights.Of(network);   // an extra entry that lets --init continue from this model.zip
+            AtomicFile.Write(modelPath, stream =>
+            {
+                ml.Model.Save(model, run.Data.All.Schema, stream);
+                weights.AddTo(stream);
+            }, cancellationToken);
+            output.Keep();
+            WriteHistory(network.History, folder);
             report.SaveJson(Path.Combine(folder, "metrics.json"));
             report.SaveConfusionMatrixPng(Path.Combine(folder, "confusion.png"));
-
-            string modelPath = Path.Combine(folder, "model.zip");
-            ml.Model.Save(model, run.Data.All.Schema, modelPath);
-            NetworkWeights.Of(network).AddTo(modelPath);   // lets --init continue from this model.zip
             writer.WriteLine();
             report.WriteText(writer, mostConfused: 5);
             writer.WriteLine($"saved: {modelPath} ({new FileInfo(modelPath).Length / 1024.0 / 1024.0:F1} MiB), history.csv, history.json, loss.png, metrics.json, confusion.png in {folder}");
@@ -110,8 +131,8 @@ public static class TrainCommand
         csv.AddRange(history.Select(h => string.Join(',', h.Epoch.ToString(CultureInfo.InvariantCulture), Number(h.TrainLoss),
             Number(h.ValidLoss), Number(h.Accuracy), Number(h.Duration.TotalSeconds), Number(h.StepTime.TotalSeconds),
             Number(h.DataTime.TotalSeconds), Number(h.ValidationTime.TotalSeconds))));
-        File.WriteAllLines(Path.Combine(folder, "history.csv"), csv);
-        File.WriteAllText(Path.Combine(folder, "history.json"), JsonSerializer.Serialize(history.Select(h => new
+        AtomicFile.WriteAllLines(Path.Combine(folder, "history.csv"), csv);
+        AtomicFile.WriteAllText(Path.Combine(folder, "history.json"), JsonSerializer.Serialize(history.Select(h => new
         {
             epoch = h.Epoch, trainLoss = h.TrainLoss, validLoss = h.ValidLoss, accuracy = h.Accuracy, seconds = h.Duration.TotalSeconds,
             stepSeconds = h.StepTime.TotalSeconds, dataSeconds = h.DataTime.TotalSeconds, validSeconds = h.ValidationTime.TotalSeconds,

@@ -29,7 +29,7 @@ internal sealed class TrainingSetup
     public Option<int?> Presize { get; } = new("--presize") { Description = "Item resize (fastai Resize) before augmentation; default 1.25 × size (72 on synthetic data)." };
     public Option<int?> Size { get; } = new("--size") { Description = "Training image size; default the architecture's (128, 224 for ResNet50Chapter), 64 on synthetic data." };
     public Option<float> MinScale { get; } = new("--min-scale") { Description = "aug_transforms min_scale (random-resized-crop area).", DefaultValueFactory = _ => 0.5f };
-    public Option<string> Device { get; } = new("--device") { Description = "auto, cpu or cuda.", DefaultValueFactory = _ => "auto" };
+    public Option<string> Device { get; } = new("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "auto" };
     public Option<bool> MixedPrecision { get; } = new("--fp16") { Description = "Mixed precision (fastai to_fp16): fp16 on CUDA; on a CPU with native bf16 (AVX512-BF16/AMX) bf16 when a timed trial finds it faster, else fp32 (the log says which)." };
     public Option<int> Seed { get; } = new("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 0 };
     public Option<string?> Cache { get; } = new("--cache") { Description = "Dataset cache folder." };
@@ -52,44 +52,69 @@ internal sealed class TrainingSetup
         ResNetTrainer.Options Trainer, int Presize, int Size);
 
 
-    public async Task<Resolved> ResolveAsync(ParseResult parseResult, TextWriter output, CancellationToken cancellationToken)
+    /// <summary>The options checked and resolved to values, before anything is downloaded or loaded.</summary>
+    public sealed record Settings(string Selection, Architecture Architecture, bool Synthetic, int Size, int Presize, float MaxLearningRate,
+        int BatchSize, float MinScale, string Device, bool MixedPrecision, int Seed, string? Cache, string? Pretrained);
+
+    /// <summary>Checks every option (in the CLI's own terms: the flags) without touching data.</summary>
+    /// <exception cref="ArgumentException">An option is out of range or unknown.</exception>
+    public Settings Check(ParseResult parseResult)
     {
         string selection = parseResult.GetValue(Data)!;
+        DatasetSources.Check(selection);
         var architecture = Architectures.Get(parseResult.GetValue(Arch)!);
         bool synthetic = selection.Equals(DatasetSources.Synthetic, StringComparison.OrdinalIgnoreCase);
         int size = parseResult.GetValue(Size) ?? (synthetic ? 64 : architecture.DefaultImageSize);
         int presize = parseResult.GetValue(Presize) ?? (synthetic ? Math.Max(size, 72) : size * 5 / 4);
-        if (size < 32) throw new ArgumentException($"--size must be at least 32 pixels, got {size}.");
+        OptionChecks.ImageSize("--size", size, minimum: 32);
+        OptionChecks.ImageSize("--presize", presize, minimum: 32);
         if (presize < size) throw new ArgumentException($"--presize ({presize}) must be at least --size ({size}).");
+        float lr = parseResult.GetValue(Lr) ?? (synthetic ? 1e-2f : 7e-4f);
+        if (!(lr > 0) || float.IsInfinity(lr)) throw new ArgumentException($"--lr must be a positive finite number, got {lr}.");
+        int batchSize = parseResult.GetValue(BatchSize) ?? (synthetic ? 32 : 128);
+        OptionChecks.AtLeast("--bs", batchSize, 1);
+        float minScale = parseResult.GetValue(MinScale);
+        if (!(minScale > 0 && minScale <= 1)) throw new ArgumentException($"--min-scale must lie in (0, 1], got {minScale}.");
+        string device = parseResult.GetValue(Device)!;
+        OptionChecks.Device(device);
+        string? pretrained = parseResult.GetValue(Pretrained) is string weights ? Path.GetFullPath(weights) : null;
+        if (pretrained is not null && !File.Exists(pretrained)) throw new FileNotFoundException($"--pretrained {pretrained} does not exist.", pretrained);
+        return new Settings(selection, architecture, synthetic, size, presize, lr, batchSize, minScale, device,
+            parseResult.GetValue(MixedPrecision), parseResult.GetValue(Seed), parseResult.GetValue(Cache), pretrained);
+    }
 
-        string root = await DatasetSources.ResolveAsync(selection, parseResult.GetValue(Cache), cancellationToken: cancellationToken).ConfigureAwait(false);
-        int seed = parseResult.GetValue(Seed);
-        var ml = new MLContext(seed);
-        var data = ml.Data.LoadImageFolder(root, validName: "val");
+    /// <summary>Downloads (if needed) and loads the data and builds the pipeline and trainer options from checked settings.</summary>
+    public async Task<Resolved> ResolveAsync(Settings settings, TextWriter output, CancellationToken cancellationToken)
+    {
+        string root = await DatasetSources.ResolveAsync(settings.Selection, settings.Cache, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var ml = new MLContext(settings.Seed);
+        var data = ImageFolderCheck.Load(ml, root);
+        if (data.Classes.Count < 2)
+            throw new ArgumentException($"--data {root} holds a single class ({string.Join("", data.Classes)}); a classifier needs at least two class folders under train/.");
         output.WriteLine($"data: {root} ({data.Classes.Count} classes)");
 
         var preprocessing = ml.Transforms.Conversion.MapValueToKey("Label")
             .Append(ml.Transforms.LoadImageFiles("Image", "ImagePath"))
-            .Append(ml.Transforms.PresizeImages("Image", presize, ResizeMethod.Crop))
+            .Append(ml.Transforms.PresizeImages("Image", settings.Presize, ResizeMethod.Crop))
             .Append(ml.Transforms.ImagesToTensor("Pixels", "Image"))
             .AppendCacheCheckpoint(ml)
-            .Append(ml.Transforms.AugmentImages("Pixels", new AugmentOptions { MinScale = parseResult.GetValue(MinScale), Size = size }))
+            .Append(ml.Transforms.AugmentImages("Pixels", new AugmentOptions { MinScale = settings.MinScale, Size = settings.Size }))
             .Append(ml.Transforms.NormalizeImages("Pixels", ImageStats.ImageNet));
 
         var trainer = new ResNetTrainer.Options
         {
             FeatureColumnName = "Pixels",
             ValidationColumnName = "IsValid",
-            Architecture = architecture,
-            MaxLearningRate = parseResult.GetValue(Lr) ?? (synthetic ? 1e-2f : 7e-4f),
-            BatchSize = parseResult.GetValue(BatchSize) ?? (synthetic ? 32 : 128),
-            MixedPrecision = parseResult.GetValue(MixedPrecision),
-            Device = parseResult.GetValue(Device)!,
-            Seed = seed,
-            Pretrained = parseResult.GetValue(Pretrained),
+            Architecture = settings.Architecture,
+            MaxLearningRate = settings.MaxLearningRate,
+            BatchSize = settings.BatchSize,
+            MixedPrecision = settings.MixedPrecision,
+            Device = settings.Device,
+            Seed = settings.Seed,
+            Pretrained = settings.Pretrained,
             Log = output,
             CancellationToken = cancellationToken,
         };
-        return new Resolved(ml, data, preprocessing, trainer, presize, size);
+        return new Resolved(ml, data, preprocessing, trainer, settings.Presize, settings.Size);
     }
 }

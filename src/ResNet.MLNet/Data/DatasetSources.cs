@@ -12,7 +12,17 @@ public static class DatasetSources
 
     /// <summary>Every selection that is a name rather than a folder.</summary>
     public static IReadOnlyList<string> Names { get; } =
-        new[] { Synthetic, FashionMnist.DatasetName }.Concat(DatasetUrls.All.Select(d => d.Name)).ToArray();
+        new[] { Synthetic, FashionMnist.DatasetName }.Concat(DatasetUrls.All.Select(d => d.Name)).Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
+
+    /// <summary>Checks that <paramref name="selection"/> is a known name or an existing folder, without downloading anything.</summary>
+    /// <exception cref="ArgumentException">The selection is neither a known name nor an existing folder.</exception>
+    public static void Check(string selection)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(selection);
+        if (!Names.Contains(selection, StringComparer.OrdinalIgnoreCase) && !Directory.Exists(selection))
+            throw new ArgumentException(
+                $"Data '{selection}' is neither a folder nor a known dataset. Known datasets: {string.Join(", ", Names)}.", nameof(selection));
+    }
 
     /// <summary>Resolves <paramref name="selection"/> to the root folder of an image-folder dataset.</summary>
     /// <param name="selection">A name from <see cref="Names"/> (case-insensitive) or a folder path.</param>

@@ -32,7 +32,7 @@ internal static partial class AtomicFile
 
     /// <summary>Writes <paramref name="path"/> through <paramref name="write"/>; the folder is created if needed.</summary>
     /// <param name="path">The file to write.</param>
-    /// <param name="write">Writes the whole content.</param>
+    /// <param name="write">Writes the whole content (to a readable, seekable stream, so a zip can be updated in it).</param>
     /// <param name="cancellationToken">Cancelled before the rename, the old file (if any) stays and nothing new is left.</param>
     /// <param name="finishWhenCancelled">Commit the new file even when cancelled (e.g. the checkpoint of a finished epoch).</param>
     /// <exception cref="OperationCanceledException">Cancelled before the rename.</exception>
@@ -45,7 +45,7 @@ internal static partial class AtomicFile
         string temp = TemporaryPathFor(full);
         try
         {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16))
             {
                 write(stream);
                 stream.Flush(flushToDisk: true);

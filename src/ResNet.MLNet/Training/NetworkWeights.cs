@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using System.Text;
+using ResNet.MLNet.IO;
 using static TorchSharp.torch;
 
 namespace ResNet.MLNet.Training;
@@ -53,32 +54,27 @@ public sealed record NetworkWeights
     }
 
     /// <summary>Adds (or replaces) the weights entry of the model.zip at <paramref name="modelZipPath"/>; the file is replaced atomically.</summary>
-    public void AddTo(string modelZipPath)
+    public void AddTo(string modelZipPath) => AtomicFile.Write(modelZipPath, stream =>
     {
-        string temp = modelZipPath + "." + Environment.ProcessId + ".weights.tmp";
-        try
-        {
-            File.Copy(modelZipPath, temp, overwrite: true);
-            using (var zip = ZipFile.Open(temp, ZipArchiveMode.Update))
-            {
-                zip.GetEntry(EntryName)?.Delete();
-                using var entry = zip.CreateEntry(EntryName, CompressionLevel.Fastest).Open();
-                using var writer = new BinaryWriter(entry, Encoding.UTF8);
-                writer.Write(Magic);
-                writer.Write(Version);
-                writer.Write(Architecture);
-                writer.Write(ClassNames.Count);
-                foreach (var name in ClassNames) writer.Write(name);
-                writer.Write(State.Length);
-                writer.Write(State);
-            }
-            File.Move(temp, modelZipPath, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(temp); } catch (IOException) { }
-            throw;
-        }
+        using (var source = File.OpenRead(modelZipPath)) source.CopyTo(stream);
+        AddTo(stream);
+    });
+
+    /// <summary>Adds (or replaces) the weights entry of the model.zip held in <paramref name="modelZip"/> (readable, writable, seekable; left open).</summary>
+    public void AddTo(Stream modelZip)
+    {
+        modelZip.Position = 0;
+        using var zip = new ZipArchive(modelZip, ZipArchiveMode.Update, leaveOpen: true);
+        zip.GetEntry(EntryName)?.Delete();
+        using var entry = zip.CreateEntry(EntryName, CompressionLevel.Fastest).Open();
+        using var writer = new BinaryWriter(entry, Encoding.UTF8);
+        writer.Write(Magic);
+        writer.Write(Version);
+        writer.Write(Architecture);
+        writer.Write(ClassNames.Count);
+        foreach (var name in ClassNames) writer.Write(name);
+        writer.Write(State.Length);
+        writer.Write(State);
     }
 
     /// <summary>Reads the weights entry of a model.zip.</summary>

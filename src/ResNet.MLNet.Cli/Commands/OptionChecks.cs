@@ -1,0 +1,44 @@
+using System.Text.RegularExpressions;
+using ResNet.MLNet.Training;
+
+namespace ResNet.MLNet.Cli.Commands;
+
+/// <summary>Range checks of command-line values, reported with the flag's name before any work starts.</summary>
+internal static partial class OptionChecks
+{
+    /// <summary>The largest image side the commands accept (a 3×4096×4096 float tensor is 200 MB per image).</summary>
+    public const int MaxImageSize = 4096;
+
+    public static void AtLeast(string flag, int value, int minimum)
+    {
+        if (value < minimum) throw new ArgumentException($"{flag} must be at least {minimum}, got {value}.");
+    }
+
+    public static void ImageSize(string flag, int value, int minimum)
+    {
+        if (value < minimum || value > MaxImageSize)
+            throw new ArgumentException($"{flag} must be between {minimum} and {MaxImageSize} pixels, got {value}.");
+    }
+
+    /// <summary>auto, cpu, cuda or cuda:N; cuda only when this build and machine have it.</summary>
+    public static void Device(string device)
+    {
+        string d = device.Trim().ToLowerInvariant();
+        if (!DevicePattern().IsMatch(d))
+            throw new ArgumentException($"--device must be auto, cpu, cuda or cuda:N, got '{device}'.");
+        if (d.StartsWith("cuda", StringComparison.Ordinal))
+        {
+            try
+            {
+                TrainingDevice.Resolve(d);
+            }
+            catch (ArgumentException)
+            {
+                throw new ArgumentException($"--device {device}: CUDA is not available (this build uses the CPU libtorch, or no GPU is visible); use auto or cpu.");
+            }
+        }
+    }
+
+    [GeneratedRegex(@"^(auto|cpu|cuda|cuda:\d+)$", RegexOptions.CultureInvariant)]
+    private static partial Regex DevicePattern();
+}

@@ -1,0 +1,74 @@
+using ResNet.MLNet.Data;
+using ResNet.MLNet.IO;
+using ResNet.MLNet.Training;
+using ResNet.MLNet.Tests.Data;
+
+namespace ResNet.MLNet.Tests.Cli;
+
+/// <summary>
+/// The built CLI as a child process in its own process group, sent real signals while it writes its outputs (the
+/// <see cref="AtomicFile.PauseBeforeCommitVariable"/> test hook holds the write at the worst moment: the new file
+/// complete, the rename not yet done).
+/// </summary>
+public sealed class CliSignalTests : IDisposable
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(4);
+    private readonly TempFolder _temp = new();
+    private readonly string _data;
+
+    public CliSignalTests()
+    {
+        _data = SyntheticImages.Create(_temp.Combine("data"), new SyntheticImagesOptions
+        {
+            ClassCount = 2, TrainImagesPerClass = 4, ValidImagesPerClass = 2, MinSize = 36, MaxSize = 40,
+        });
+    }
+
+    private string[] TrainArgs(string output, params string[] more) =>
+        ["train", "--data", _data, "--arch", "SimpleCnn", "--epochs", "1", "--bs", "4", "--size", "32", "--presize", "36",
+         "--device", "cpu", "--out", output, .. more];
+
+    [Fact]
+    public async Task SigintWhileSavingTheModelKeepsTheOldModelAndExits130()
+    {
+        string output = _temp.Combine("run");
+        Directory.CreateDirectory(output);
+        string model = Path.Combine(output, "model.zip");
+        byte[] previous = "the previous run's model"u8.ToArray();
+        File.WriteAllBytes(model, previous);
+
+        using var cli = CliProcess.Start(new Dictionary<string, string> { [AtomicFile.PauseBeforeCommitVariable] = "model.zip" }, TrainArgs(output));
+        await cli.WaitForLineAsync("test hook: paused before committing", Timeout);
+        cli.Signal(CliProcess.SigInt);
+        int code = await cli.WaitForExitAsync(Timeout);
+
+        Assert.True(code == 130, $"exit {code}\n{cli.Output}\n{cli.Error}");
+        Assert.Contains("Cancelled.", cli.Error, StringComparison.Ordinal);
+        Assert.Equal(previous, File.ReadAllBytes(model));
+        Assert.Empty(Directory.GetFiles(output, "*.tmp"));
+        Assert.False(File.Exists(Path.Combine(output, ".resnet-mlnet.lock")), "the lock must be released");
+    }
+
+    [Fact]
+    public async Task SigtermWhileWritingACheckpointFinishesItAndExits143()
+    {
+        string output = _temp.Combine("run");
+        using var cli = CliProcess.Start(new Dictionary<string, string> { [AtomicFile.PauseBeforeCommitVariable] = "checkpoint.resnet-mlnet" },
+            TrainArgs(output, "--checkpoints"));
+        await cli.WaitForLineAsync("test hook: paused before committing", Timeout);
+        cli.Signal(CliProcess.SigTerm);
+        int code = await cli.WaitForExitAsync(Timeout);
+
+        Assert.True(code == 143, $"exit {code}\n{cli.Output}\n{cli.Error}");
+        Assert.Contains("Cancelled.", cli.Error, StringComparison.Ordinal);
+        // The finished epoch's checkpoint is complete (a resumed run starts from it); nothing partial is left.
+        string checkpoints = Path.Combine(output, "checkpoints");
+        Assert.Equal([TrainingCheckpoint.FileName], Directory.GetFileSystemEntries(checkpoints).Select(Path.GetFileName));
+        var (identity, network) = TrainingCheckpoint.ReadNetwork(TrainingCheckpoint.PathIn(checkpoints));
+        network.Dispose();
+        Assert.Equal(2, identity.ClassCount);
+        Assert.False(File.Exists(Path.Combine(output, "model.zip")));
+    }
+
+    public void Dispose() => _temp.Dispose();
+}
