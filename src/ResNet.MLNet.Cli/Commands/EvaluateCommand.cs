@@ -8,42 +8,96 @@ namespace ResNet.MLNet.Cli.Commands;
 
 /// <summary>
 /// <c>resnet-mlnet evaluate</c>: scores an image folder with a saved model.zip and reports accuracy, log-loss, a
-/// per-class table, the confusion matrix (PNG) and the most confused pairs, like fastai's interpretation.
+/// per-class table, the confusion matrix (PNG) and the most confused pairs, like fastai's interpretation. Writes
+/// <c>evaluate-metrics.json</c> and <c>evaluate-confusion.png</c>, so a training run's own outputs are never replaced.
 /// </summary>
 public static class EvaluateCommand
 {
+    /// <summary>The file names evaluate writes (beside the model, or into <c>--out</c>).</summary>
+    public const string MetricsFileName = "evaluate-metrics.json", ConfusionFileName = "evaluate-confusion.png";
+
     /// <summary>Builds the <c>evaluate</c> command.</summary>
     public static Command Create()
     {
         var model = new Option<string>("--model", "-m") { Description = "The model.zip to evaluate.", Required = true };
         var data = new Option<string>("--data") { Description = "Data selection as for train (synthetic, a dataset name or a folder).", DefaultValueFactory = _ => DatasetSources.Synthetic };
-        var split = new Option<string>("--split") { Description = "valid (default), train or all.", DefaultValueFactory = _ => "valid" };
+        var split = new Option<string>("--split") { Description = "valid (default: the val/ folder), train or all.", DefaultValueFactory = _ => "valid" };
         split.AcceptOnlyFromAmong("valid", "train", "all");
-        var output = new Option<string?>("--out", "-o") { Description = "Folder for metrics.json and confusion.png (default: beside the model)." };
+        var output = new Option<string?>("--out", "-o") { Description = $"Folder for {MetricsFileName} and {ConfusionFileName} (default: beside the model)." };
         var cache = new Option<string?>("--cache") { Description = "Dataset cache folder." };
+        var allowUnknown = new Option<bool>("--allow-unknown-labels")
+        {
+            Description = "When some images have labels the model was not trained on, score only the others (they are counted and " +
+                "reported); without it that is an error.",
+        };
         var command = new Command("evaluate", "Evaluate a model.zip on an image folder: accuracy, log-loss, per-class table, confusion matrix, most confused.");
-        foreach (Option option in new Option[] { model, data, split, output, cache })
+        foreach (Option option in new Option[] { model, data, split, output, cache, allowUnknown })
             command.Options.Add(option);
         command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, cancellationToken, async writer =>
         {
             string modelPath = Path.GetFullPath(parseResult.GetValue(model)!);
-            string root = await DatasetSources.ResolveAsync(parseResult.GetValue(data)!, parseResult.GetValue(cache), cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (!File.Exists(modelPath)) throw new FileNotFoundException($"--model {modelPath} does not exist.", modelPath);
+            string selection = parseResult.GetValue(data)!;
+            DatasetSources.Check(selection);
+            string splitName = parseResult.GetValue(split)!;
+            using var outputFolder = OutputFolder.Prepare(parseResult.GetValue(output) ?? Path.GetDirectoryName(modelPath)!, "--out");
+
+            string root = await DatasetSources.ResolveAsync(selection, parseResult.GetValue(cache), cancellationToken: cancellationToken).ConfigureAwait(false);
             var ml = new MLContext(seed: 0);
             var transformer = ModelZip.Load(ml, modelPath, out _);
-            var folder = ml.Data.LoadImageFolder(root, validName: "val");
-            var rows = parseResult.GetValue(split) switch { "train" => folder.Train, "all" => folder.All, _ => folder.Valid };
-            var scored = transformer.Transform(rows);
-            var report = new ClassificationReport(ml.MulticlassClassification.Evaluate(scored), ImagePrediction.GetClassNames(scored.Schema));
+            var items = LoadSplit(root, splitName);
+            string[] modelClasses = ImagePrediction.GetClassNames(transformer.GetOutputSchema(ml.Data.LoadFromEnumerable(items).Schema));
+            var known = modelClasses.ToHashSet(StringComparer.Ordinal);
+            var unknown = items.Where(i => !known.Contains(i.Label)).GroupBy(i => i.Label, StringComparer.Ordinal)
+                .Select(g => (Label: g.Key, Count: g.Count())).OrderBy(g => g.Label, StringComparer.Ordinal).ToArray();
+            int unknownCount = unknown.Sum(u => u.Count);
+            string unknownList = string.Join(", ", unknown.Select(u => $"{u.Label}: {u.Count}"));
+            string splitDescription = $"the {splitName} split of --data {root}";
+            if (unknownCount == items.Count)
+                throw new InvalidDataException($"none of the {items.Count} images in {splitDescription} has a label the model was trained on " +
+                    $"(data: {unknownList}; model: {string.Join(", ", modelClasses)}).");
+            if (unknownCount > 0 && !parseResult.GetValue(allowUnknown))
+                throw new InvalidDataException($"{unknownCount} of the {items.Count} images in {splitDescription} have labels the model was " +
+                    $"not trained on ({unknownList}); pass --allow-unknown-labels to score only the other {items.Count - unknownCount}.");
 
-            string outputFolder = Path.GetFullPath(parseResult.GetValue(output) ?? Path.GetDirectoryName(modelPath)!);
-            Directory.CreateDirectory(outputFolder);
-            report.SaveJson(Path.Combine(outputFolder, "metrics.json"));
-            report.SaveConfusionMatrixPng(Path.Combine(outputFolder, "confusion.png"));
+            var rows = ml.Data.LoadFromEnumerable(items.Where(i => known.Contains(i.Label)));
+            var scored = transformer.Transform(rows);
+            var report = new ClassificationReport(ml.MulticlassClassification.Evaluate(scored), modelClasses);
+            cancellationToken.ThrowIfCancellationRequested();
+
+            report.SaveJson(Path.Combine(outputFolder.Path, MetricsFileName));
+            report.SaveConfusionMatrixPng(Path.Combine(outputFolder.Path, ConfusionFileName));
+            outputFolder.Keep();
             writer.WriteLine($"model: {modelPath}");
-            writer.WriteLine($"data: {root} ({parseResult.GetValue(split)} split)");
+            writer.WriteLine($"data: {root} ({splitName} split, {items.Count - unknownCount} images scored)");
+            if (unknownCount > 0)
+                writer.WriteLine($"left out: {unknownCount} images whose labels the model was not trained on ({unknownList})");
             report.WriteText(writer);
-            writer.WriteLine($"written: metrics.json, confusion.png in {outputFolder}");
+            writer.WriteLine($"written: {MetricsFileName}, {ConfusionFileName} in {outputFolder.Path}");
         }));
         return command;
+    }
+
+    /// <summary>The images of one split: val/ (valid), train/ (train) or both (all); an empty split is an error.</summary>
+    private static IReadOnlyList<ImageFolderItem> LoadSplit(string root, string split)
+    {
+        string[] folders = split switch { "train" => ["train"], "all" => ["train", "val"], _ => ["val"] };
+        var items = new List<ImageFolderItem>();
+        foreach (string folder in folders)
+        {
+            if (!Directory.Exists(Path.Combine(root, folder)))
+                throw new DirectoryNotFoundException($"--data {root} has no {folder}/ folder (needed by --split {split}).");
+            ImageFolder loaded;
+            try
+            {
+                loaded = ImageFolder.Load(root, validName: null, trainName: folder);
+            }
+            catch (InvalidDataException e) when (e.Message.StartsWith("No images", StringComparison.Ordinal))
+            {
+                throw new InvalidDataException($"--data {root}: the {folder}/ folder holds no images, so there is nothing to evaluate.", e);
+            }
+            items.AddRange(loaded.Items.Select(i => new ImageFolderItem { ImagePath = i.ImagePath, Label = i.Label, IsValid = folder == "val" }));
+        }
+        return items;
     }
 }

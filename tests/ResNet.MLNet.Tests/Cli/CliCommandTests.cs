@@ -62,11 +62,94 @@ public sealed class CliCommandTests(CliCommandTests.TrainedRun run) : IClassFixt
 
         Assert.True(code == 0, error);
         Assert.Matches(@"accuracy \d\.\d{4}   macro accuracy", output);
-        Assert.True(File.Exists(Path.Combine(evalFolder, "confusion.png")));
-        using var evalMetrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(evalFolder, "metrics.json")));
+        Assert.True(File.Exists(Path.Combine(evalFolder, "evaluate-confusion.png")));
+        using var evalMetrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(evalFolder, "evaluate-metrics.json")));
         Assert.Equal(trainMetrics.RootElement.GetProperty("accuracy").GetDouble(), evalMetrics.RootElement.GetProperty("accuracy").GetDouble(), 6);
         int support = evalMetrics.RootElement.GetProperty("classes").EnumerateArray().Sum(c => c.GetProperty("support").GetInt32());
         Assert.Equal(9, support);
+    }
+
+    [Fact]
+    public async Task EvaluateWithoutOutWritesBesideTheModelAndNeverReplacesTrainingOutputs()
+    {
+        Assert.Equal(0, run.Result.Code);
+        string[] training = ["metrics.json", "confusion.png"];
+        var before = training.Select(f => File.ReadAllBytes(Path.Combine(run.OutputFolder, f))).ToArray();
+
+        var (code, output, error) = await Run("evaluate", "--model", run.ModelPath, "--data", run.DataFolder, "--split", "train");
+
+        Assert.True(code == 0, error);
+        Assert.Contains("written: evaluate-metrics.json, evaluate-confusion.png", output, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(run.OutputFolder, "evaluate-metrics.json")));
+        for (int i = 0; i < training.Length; i++)
+            Assert.Equal(before[i], File.ReadAllBytes(Path.Combine(run.OutputFolder, training[i])));
+    }
+
+    /// <summary>A copy of the training data whose val/ class folders are renamed by <paramref name="rename"/> (null: left out).</summary>
+    private string ForeignData(string name, Func<string, string?> rename)
+    {
+        string root = Path.Combine(run.OutputFolder, name);
+        foreach (string split in new[] { "train", "val" })
+        {
+            foreach (string classFolder in Directory.GetDirectories(Path.Combine(run.DataFolder, split)))
+            {
+                string? label = split == "train" ? Path.GetFileName(classFolder) : rename(Path.GetFileName(classFolder));
+                if (label is null) continue;
+                string target = Path.Combine(root, split, label);
+                Directory.CreateDirectory(target);
+                foreach (string file in Directory.GetFiles(classFolder)) File.Copy(file, Path.Combine(target, Path.GetFileName(file)));
+            }
+        }
+        Directory.CreateDirectory(Path.Combine(root, "val"));
+        return root;
+    }
+
+    [Fact]
+    public async Task EvaluateOnLabelsTheModelNeverSawIsAnError()
+    {
+        Assert.Equal(0, run.Result.Code);
+        string foreign = ForeignData("foreign", label => "other-" + label);
+
+        var (code, _, error) = await Run("evaluate", "--model", run.ModelPath, "--data", foreign, "--allow-unknown-labels");
+
+        Assert.Equal(1, code);
+        Assert.StartsWith("error: none of the 9 images in the valid split of --data", error, StringComparison.Ordinal);
+        Assert.Contains("has a label the model was trained on", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task EvaluateOnPartlyKnownLabelsNeedsTheFlagAndThenCountsTheRest()
+    {
+        Assert.Equal(0, run.Result.Code);
+        string first = Directory.GetDirectories(Path.Combine(run.DataFolder, "val")).Select(Path.GetFileName).Order(StringComparer.Ordinal).First()!;
+        string partial = ForeignData("partial", label => label == first ? label : "other-" + label);
+        string evalFolder = Path.Combine(run.OutputFolder, "eval-partial");
+
+        var (refused, _, error) = await Run("evaluate", "--model", run.ModelPath, "--data", partial, "--out", evalFolder);
+        Assert.Equal(1, refused);
+        Assert.Contains("6 of the 9 images in the valid split", error, StringComparison.Ordinal);
+        Assert.Contains("pass --allow-unknown-labels to score only the other 3", error, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(evalFolder), "a refused evaluation must not leave its --out folder behind");
+
+        var (code, output, error2) = await Run("evaluate", "--model", run.ModelPath, "--data", partial, "--out", evalFolder, "--allow-unknown-labels");
+        Assert.True(code == 0, error2);
+        Assert.Contains("3 images scored", output, StringComparison.Ordinal);
+        Assert.Contains("left out: 6 images whose labels the model was not trained on (other-", output, StringComparison.Ordinal);
+        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(evalFolder, "evaluate-metrics.json")));
+        Assert.Equal(3, metrics.RootElement.GetProperty("classes").EnumerateArray().Sum(c => c.GetProperty("support").GetInt32()));
+        Assert.InRange(metrics.RootElement.GetProperty("accuracy").GetDouble(), 0, 1);
+    }
+
+    [Fact]
+    public async Task EvaluateOnAnEmptySplitIsAnError()
+    {
+        Assert.Equal(0, run.Result.Code);
+        string empty = ForeignData("empty-val", _ => null);
+
+        var (code, _, error) = await Run("evaluate", "--model", run.ModelPath, "--data", empty);
+
+        Assert.Equal(1, code);
+        Assert.Contains("the val/ folder holds no images, so there is nothing to evaluate", error, StringComparison.Ordinal);
     }
 
     [Fact]
