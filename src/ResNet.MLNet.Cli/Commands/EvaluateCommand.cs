@@ -3,6 +3,7 @@ using Microsoft.ML;
 using ResNet.MLNet.Data;
 using ResNet.MLNet.Onnx;
 using ResNet.MLNet.Training;
+using ResNet.MLNet.Transforms;
 
 namespace ResNet.MLNet.Cli.Commands;
 
@@ -30,8 +31,9 @@ public static class EvaluateCommand
             Description = "When some images have labels the model was not trained on, score only the others (they are counted and " +
                 "reported); without it that is an error.",
         };
+        var maxPixels = MaxPixelsOption.Create();
         var command = new Command("evaluate", "Evaluate a model.zip on an image folder: accuracy, log-loss, per-class table, confusion matrix, most confused.");
-        foreach (Option option in new Option[] { model, data, split, output, cache, allowUnknown })
+        foreach (Option option in new Option[] { model, data, split, output, cache, allowUnknown, maxPixels })
             command.Options.Add(option);
         command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, cancellationToken, async writer =>
         {
@@ -40,6 +42,7 @@ public static class EvaluateCommand
             string selection = parseResult.GetValue(data)!;
             DatasetSources.Check(selection);
             string splitName = parseResult.GetValue(split)!;
+            long pixelLimit = MaxPixelsOption.Get(parseResult, maxPixels);
             using var outputFolder = OutputFolder.Prepare(parseResult.GetValue(output) ?? Path.GetDirectoryName(modelPath)!, "--out");
 
             string root = await DatasetSources.ResolveAsync(selection, parseResult.GetValue(cache), cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -60,7 +63,15 @@ public static class EvaluateCommand
                 throw new InvalidDataException($"{unknownCount} of the {items.Count} images in {splitDescription} have labels the model was " +
                     $"not trained on ({unknownList}); pass --allow-unknown-labels to score only the other {items.Count - unknownCount}.");
 
-            var rows = ml.Data.LoadFromEnumerable(items.Where(i => known.Contains(i.Label)));
+            var scoredItems = items.Where(i => known.Contains(i.Label)).ToArray();
+            foreach (var item in scoredItems)
+            {
+                // The checks training applies (ML.NET's loader in model.zip would stop on a bad file without naming it,
+                // or score a truncated one).
+                cancellationToken.ThrowIfCancellationRequested();
+                ImageFilePolicy.Check(item.ImagePath, pixelLimit);
+            }
+            var rows = ml.Data.LoadFromEnumerable(scoredItems);
             var scored = transformer.Transform(rows);
             var report = new ClassificationReport(ml.MulticlassClassification.Evaluate(scored), modelClasses);
             cancellationToken.ThrowIfCancellationRequested();

@@ -34,10 +34,11 @@ internal sealed class TrainingSetup
     public Option<int> Seed { get; } = new("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 0 };
     public Option<string?> Cache { get; } = new("--cache") { Description = "Dataset cache folder." };
     public Option<string?> Pretrained { get; } = new("--pretrained") { Description = "PyTorch weights to start from: a .pt/.pth state dict or .safetensors (for torchvision-resnet*, torchvision's weights; its fc is left out)." };
+    public Option<long> MaxPixels { get; } = MaxPixelsOption.Create();
 
     public void AddTo(Command command)
     {
-        foreach (Option option in new Option[] { Data, Arch, Lr, BatchSize, Presize, Size, MinScale, Device, MixedPrecision, Seed, Cache, Pretrained })
+        foreach (Option option in new Option[] { Data, Arch, Lr, BatchSize, Presize, Size, MinScale, Device, MixedPrecision, Seed, Cache, Pretrained, MaxPixels })
             command.Options.Add(option);
     }
 
@@ -54,7 +55,7 @@ internal sealed class TrainingSetup
 
     /// <summary>The options checked and resolved to values, before anything is downloaded or loaded.</summary>
     public sealed record Settings(string Selection, Architecture Architecture, bool Synthetic, int Size, int Presize, float MaxLearningRate,
-        int BatchSize, float MinScale, string Device, bool MixedPrecision, int Seed, string? Cache, string? Pretrained);
+        int BatchSize, float MinScale, string Device, bool MixedPrecision, int Seed, string? Cache, string? Pretrained, long MaxPixels);
 
     /// <summary>Checks every option (in the CLI's own terms: the flags) without touching data.</summary>
     /// <exception cref="ArgumentException">An option is out of range or unknown.</exception>
@@ -80,7 +81,7 @@ internal sealed class TrainingSetup
         string? pretrained = parseResult.GetValue(Pretrained) is string weights ? Path.GetFullPath(weights) : null;
         if (pretrained is not null && !File.Exists(pretrained)) throw new FileNotFoundException($"--pretrained {pretrained} does not exist.", pretrained);
         return new Settings(selection, architecture, synthetic, size, presize, lr, batchSize, minScale, device,
-            parseResult.GetValue(MixedPrecision), parseResult.GetValue(Seed), parseResult.GetValue(Cache), pretrained);
+            parseResult.GetValue(MixedPrecision), parseResult.GetValue(Seed), parseResult.GetValue(Cache), pretrained, MaxPixelsOption.Get(parseResult, MaxPixels));
     }
 
     /// <summary>Downloads (if needed) and loads the data and builds the pipeline and trainer options from checked settings.</summary>
@@ -91,10 +92,13 @@ internal sealed class TrainingSetup
         var data = ImageFolderCheck.Load(ml, root);
         if (data.Classes.Count < 2)
             throw new ArgumentException($"--data {root} holds a single class ({string.Join("", data.Classes)}); a classifier needs at least two class folders under train/.");
+        if (data.TrainCount < settings.BatchSize)
+            throw new ArgumentException($"--bs {settings.BatchSize} is more than the {data.TrainCount} training images of --data {root}; " +
+                "the last incomplete batch is dropped (as fastai does), so lower --bs.");
         output.WriteLine($"data: {root} ({data.Classes.Count} classes)");
 
         var preprocessing = ml.Transforms.Conversion.MapValueToKey("Label")
-            .Append(ml.Transforms.LoadImageFiles("Image", "ImagePath"))
+            .Append(ml.Transforms.LoadImageFiles("Image", "ImagePath", maxPixels: settings.MaxPixels))
             .Append(ml.Transforms.PresizeImages("Image", settings.Presize, ResizeMethod.Crop))
             .Append(ml.Transforms.ImagesToTensor("Pixels", "Image"))
             .AppendCacheCheckpoint(ml)

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.ML.Data;
 using SkiaSharp;
 
@@ -6,14 +7,14 @@ namespace ResNet.MLNet.Transforms;
 /// <summary>
 /// Decodes encoded images (JPEG, PNG, GIF, BMP, WebP…) into ML.NET's <see cref="MLImage"/> with the same pixels as
 /// ML.NET's <c>LoadImages</c> (SkiaSharp decoding, premultiplied alpha, 32-bit RGBA/BGRA, so grayscale, palette
-/// and CMYK images come out as colour), but strictly: empty, unreadable or truncated data is an error naming
-/// the source.
+/// and CMYK images come out as colour), but strictly: empty, unreadable, oversized (more pixels than the limit,
+/// read from the header before anything is decoded) or truncated data is an error naming the source.
 /// </summary>
 internal static class ImageDecoder
 {
     /// <summary>Reads and decodes the file at <paramref name="path"/>.</summary>
-    /// <exception cref="InvalidDataException">The file is missing, empty, not an image, or truncated.</exception>
-    public static MLImage DecodeFile(string path)
+    /// <exception cref="InvalidDataException">The file is missing, empty, not an image, above the pixel limit, or truncated.</exception>
+    public static MLImage DecodeFile(string path, long maxPixels = ImageFilePolicy.DefaultMaxPixels)
     {
         byte[] bytes;
         try
@@ -25,12 +26,12 @@ internal static class ImageDecoder
             throw new InvalidDataException($"Cannot read image file '{path}': {e.Message}", e);
         }
 
-        return Decode(bytes, $"image file '{path}'");
+        return Decode(bytes, $"image file '{path}'", maxPixels);
     }
 
     /// <summary>Decodes encoded image bytes; <paramref name="source"/> names them in errors.</summary>
-    /// <exception cref="InvalidDataException">The data is empty, not an image, or truncated.</exception>
-    public static MLImage Decode(ReadOnlySpan<byte> encoded, string source)
+    /// <exception cref="InvalidDataException">The data is empty, not an image, above the pixel limit, or truncated.</exception>
+    public static MLImage Decode(ReadOnlySpan<byte> encoded, string source, long maxPixels = ImageFilePolicy.DefaultMaxPixels)
     {
         if (encoded.IsEmpty)
             throw new InvalidDataException($"Cannot decode {source}: it is empty (0 bytes).");
@@ -42,6 +43,10 @@ internal static class ImageDecoder
         var info = codec.Info;
         if (info.Width <= 0 || info.Height <= 0)
             throw new InvalidDataException($"Cannot decode {source}: it has no pixels ({info.Width}×{info.Height}).");
+        if ((long)info.Width * info.Height > maxPixels)
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                $"Refusing to decode {source}: it is {info.Width}×{info.Height} = {(long)info.Width * info.Height:N0} pixels, above the " +
+                $"limit of {maxPixels:N0} (a decompression bomb?); raise the limit if the image is genuine."));
         if (info.AlphaType == SKAlphaType.Unpremul) info.AlphaType = SKAlphaType.Premul;
         info.ColorSpace = null;
         using var bitmap = new SKBitmap(info);

@@ -17,11 +17,15 @@ public static class ImageTransformsCatalog
     /// <param name="outputColumnName">The image column to create.</param>
     /// <param name="inputColumnName">The path or bytes column.</param>
     /// <param name="imageFolder">Folder that relative paths are resolved against (null: as given).</param>
+    /// <param name="maxPixels">
+    /// Largest width × height decoded, read from the header first (default <see cref="ImageFilePolicy.DefaultMaxPixels"/>,
+    /// Pillow's limit). Applies to this library's decoding; a saved model.zip loads images with ML.NET's LoadImages.
+    /// </param>
     public static LoadImageFilesEstimator LoadImageFiles(this TransformsCatalog catalog, string outputColumnName = "Image",
-        string inputColumnName = "ImagePath", string? imageFolder = null)
+        string inputColumnName = "ImagePath", string? imageFolder = null, long maxPixels = ImageFilePolicy.DefaultMaxPixels)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new LoadImageFilesEstimator(outputColumnName, inputColumnName, imageFolder);
+        return new LoadImageFilesEstimator(outputColumnName, inputColumnName, imageFolder, maxPixels);
     }
 
     /// <summary>

@@ -15,21 +15,24 @@ public sealed class LoadImageFilesEstimator : IEstimator<LoadImageFilesTransform
     private readonly string _outputColumnName;
     private readonly string _inputColumnName;
     private readonly string? _imageFolder;
+    private readonly long _maxPixels;
 
-    internal LoadImageFilesEstimator(string outputColumnName, string inputColumnName, string? imageFolder)
+    internal LoadImageFilesEstimator(string outputColumnName, string inputColumnName, string? imageFolder, long maxPixels)
     {
+        ImageFilePolicy.CheckLimit(maxPixels);
         ArgumentException.ThrowIfNullOrWhiteSpace(outputColumnName);
         ArgumentException.ThrowIfNullOrWhiteSpace(inputColumnName);
         _outputColumnName = outputColumnName;
         _inputColumnName = inputColumnName;
         _imageFolder = imageFolder;
+        _maxPixels = maxPixels;
     }
 
     /// <inheritdoc />
     public LoadImageFilesTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        return new LoadImageFilesTransformer(_outputColumnName, _inputColumnName, _imageFolder, input);
+        return new LoadImageFilesTransformer(_outputColumnName, _inputColumnName, _imageFolder, _maxPixels, input);
     }
 
     /// <inheritdoc />
@@ -75,13 +78,15 @@ public sealed class LoadImageFilesTransformer : ImageTransformerBase
     private readonly string _outputColumnName;
     private readonly string _inputColumnName;
     private readonly string? _imageFolder;
+    private readonly long _maxPixels;
 
-    internal LoadImageFilesTransformer(string outputColumnName, string inputColumnName, string? imageFolder, IDataView input)
+    internal LoadImageFilesTransformer(string outputColumnName, string inputColumnName, string? imageFolder, long maxPixels, IDataView input)
         : base(BuildScoring(outputColumnName, inputColumnName, imageFolder, input))
     {
         _outputColumnName = outputColumnName;
         _inputColumnName = inputColumnName;
         _imageFolder = imageFolder;
+        _maxPixels = maxPixels;
     }
 
     private static ITransformer? BuildScoring(string output, string inputName, string? folder, IDataView input) =>
@@ -126,14 +131,14 @@ public sealed class LoadImageFilesTransformer : ImageTransformerBase
         if (isPath)
         {
             var paths = batch.Input<ReadOnlyMemory<char>>(_inputColumnName);
-            Parallelism.For(batch.Count, i => images[i] = ImageDecoder.DecodeFile(ResolvePath(paths[i].ToString())));
+            Parallelism.For(batch.Count, i => images[i] = ImageDecoder.DecodeFile(ResolvePath(paths[i].ToString()), _maxPixels));
         }
         else
         {
             var bytes = batch.Input<VBuffer<byte>>(_inputColumnName);
             long first = batch.Index * DecodeBatch;
             Parallelism.For(batch.Count, i => images[i] = ImageDecoder.Decode(ColumnChecks.Dense(bytes[i]),
-                $"the encoded image in column '{_inputColumnName}' of row {first + i}"));
+                $"the encoded image in column '{_inputColumnName}' of row {first + i}", _maxPixels));
         }
     }
 

@@ -174,6 +174,81 @@ public sealed class CliCommandTests(CliCommandTests.TrainedRun run) : IClassFixt
         }
     }
 
+    /// <summary>A folder with two good images (one with a tab and a newline in its name), bad ones and hidden ones.</summary>
+    private (string Folder, string Good, string Odd, string Empty, string Text) MixedImages(string name)
+    {
+        string folder = Path.Combine(run.OutputFolder, name);
+        Directory.CreateDirectory(Path.Combine(folder, ".hidden"));
+        string source = Directory.GetFiles(Path.Combine(run.DataFolder, "val"), "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).First();
+        string good = Path.Combine(folder, "a-good.jpg"), odd = Path.Combine(folder, "b-odd\tname\n.jpg");
+        string empty = Path.Combine(folder, "c-empty.jpg"), text = Path.Combine(folder, "d-text.jpg");
+        File.Copy(source, good);
+        File.Copy(source, odd);
+        File.WriteAllBytes(empty, []);
+        File.WriteAllText(text, "not an image");
+        File.Copy(source, Path.Combine(folder, ".e-hidden.jpg"));
+        File.Copy(source, Path.Combine(folder, ".hidden", "f.jpg"));
+        return (folder, good, odd, empty, text);
+    }
+
+    [Fact]
+    public async Task PredictReportsBadImagesCarriesOnAndFailsAtTheEnd()
+    {
+        Assert.Equal(0, run.Result.Code);
+        var (folder, good, odd, empty, text) = MixedImages("mixed-tsv");
+
+        var (code, output, error) = await Run("predict", "--model", run.ModelPath, folder);
+
+        Assert.Equal(1, code);
+        string[] lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);                                             // hidden files and folders skipped
+        Assert.Equal(good, lines[0].Split('\t')[0]);
+        Assert.Equal(folder + "/b-odd\\tname\\n.jpg", lines[1].Split('\t')[0]);   // tab and newline escaped
+        Assert.Equal(3, lines[1].Split('\t').Length);
+        string[] errors = error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(3, errors.Length);
+        Assert.All(errors, e => Assert.StartsWith("error: ", e, StringComparison.Ordinal));
+        Assert.Contains(empty, errors[0], StringComparison.Ordinal);
+        Assert.Contains(text, errors[1], StringComparison.Ordinal);
+        Assert.Contains("2 of 4 images could not be read", errors[2], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PredictJsonGivesOneObjectPerImage()
+    {
+        Assert.Equal(0, run.Result.Code);
+        var (folder, good, odd, empty, _) = MixedImages("mixed-json");
+
+        var (code, output, _) = await Run("predict", "--model", run.ModelPath, "--json", "-k", "2", folder);
+
+        Assert.Equal(1, code);
+        var objects = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l)).ToArray();
+        Assert.Equal(4, objects.Length);
+        Assert.Equal([good, odd, empty], objects.Take(3).Select(o => o.RootElement.GetProperty("path").GetString()));
+        var predictions = objects[1].RootElement.GetProperty("predictions").EnumerateArray().ToArray();
+        Assert.Equal(2, predictions.Length);
+        Assert.InRange(predictions[0].GetProperty("probability").GetDouble(), predictions[1].GetProperty("probability").GetDouble(), 1);
+        Assert.Contains(empty, objects[2].RootElement.GetProperty("error").GetString(), StringComparison.Ordinal);
+        foreach (var o in objects) o.Dispose();
+    }
+
+    [Fact]
+    public async Task EvaluateRefusesABadImageNamingIt()
+    {
+        Assert.Equal(0, run.Result.Code);
+        string data = ForeignData("bad-image", label => label);
+        string bad = Directory.GetFiles(Path.Combine(data, "val"), "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).First();
+        byte[] whole = File.ReadAllBytes(bad);
+        File.WriteAllBytes(bad, whole[..(whole.Length / 2)]);
+
+        var (code, _, error) = await Run("evaluate", "--model", run.ModelPath, "--data", data);
+
+        Assert.Equal(1, code);
+        Assert.StartsWith("error: ", error, StringComparison.Ordinal);
+        Assert.Contains(bad, error, StringComparison.Ordinal);
+        Assert.Contains("truncated", error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task LrFindPrintsSuggestionsAndWritesThePlot()
     {
