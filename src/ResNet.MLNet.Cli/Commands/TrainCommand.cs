@@ -94,7 +94,7 @@ public static class TrainCommand
         var pipeline = run.Preprocessing
             .Append(ml.MulticlassClassification.Trainers.ResNet(run.Trainer))
             .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
-        var model = pipeline.Fit(run.Data.All);
+        var model = InCliTerms(() => pipeline.Fit(run.Data.All));
         try
         {
             var network = model.OfType<ResNetTransformer>().Single();
@@ -121,6 +121,19 @@ public static class TrainCommand
         finally
         {
             foreach (var disposable in model.OfType<IDisposable>()) disposable.Dispose();
+        }
+    }
+
+    /// <summary>Runs <paramref name="fit"/>, giving a divergence the CLI's advice (the flags) instead of the library's options.</summary>
+    private static T InCliTerms<T>(Func<T> fit)
+    {
+        try
+        {
+            return fit();
+        }
+        catch (TrainingDivergedException e)
+        {
+            throw new InvalidOperationException($"{e.Description} Lower --lr (try `resnet-mlnet lr-find`) or check the images.");
         }
     }
 

@@ -4,7 +4,8 @@ namespace ResNet.MLNet.Training;
 
 /// <summary>
 /// Writes fastai's console epoch table: names padded to 8 characters and joined by two spaces, values aligned under them;
-/// the run's other metrics follow accuracy.
+/// the run's other metrics follow accuracy. A value too wide for its column (a loss of 1000 or more) is written in
+/// exponent form, so columns never run together.
 /// </summary>
 internal sealed class EpochTable(TextWriter output)
 {
@@ -19,20 +20,27 @@ internal sealed class EpochTable(TextWriter output)
 
     public static string Row(EpochMetrics m)
     {
+        var names = ColumnNames(m.Metrics.Keys.ToArray());
         string[] values =
         [
             m.Epoch.ToString(CultureInfo.InvariantCulture),
-            m.TrainLoss.ToString("F6", CultureInfo.InvariantCulture),
-            m.ValidLoss?.ToString("F6", CultureInfo.InvariantCulture) ?? "None",
-            m.Accuracy?.ToString("F6", CultureInfo.InvariantCulture) ?? "None",
-            .. m.Metrics.Values.Select(v => v.ToString("F6", CultureInfo.InvariantCulture)),
+            Number(m.TrainLoss, Pad(names[1]).Length),
+            m.ValidLoss is double valid ? Number(valid, Pad(names[2]).Length) : "None",
+            m.Accuracy is double accuracy ? Number(accuracy, Pad(names[3]).Length) : "None",
+            .. m.Metrics.Values.Select((v, i) => Number(v, Pad(names[4 + i]).Length)),
             FormatTime(m.Duration),
         ];
-        var names = ColumnNames(m.Metrics.Keys.ToArray());
         var text = new System.Text.StringBuilder();
         for (int i = 0; i < values.Length; i++)
-            text.Append(values[i]).Append(' ', Math.Max(0, 2 + Pad(names[i]).Length - values[i].Length));
+            text.Append(values[i]).Append(' ', Math.Max(2, 2 + Pad(names[i]).Length - values[i].Length));
         return text.ToString().TrimEnd();
+    }
+
+    /// <summary>Six decimals as fastai prints them, or four significant digits with an exponent when that does not fit <paramref name="width"/>.</summary>
+    private static string Number(double value, int width)
+    {
+        string fixedPoint = value.ToString("F6", CultureInfo.InvariantCulture);
+        return fixedPoint.Length <= width ? fixedPoint : value.ToString("0.###E+0", CultureInfo.InvariantCulture);
     }
 
     /// <summary>fastai's <c>format_time</c>: mm:ss, or h:mm:ss past an hour.</summary>

@@ -1,3 +1,4 @@
+using ResNet.MLNet.Data;
 using ResNet.MLNet.Tests.Data;
 using ResNet.MLNet.Tests.IO;
 
@@ -109,6 +110,39 @@ public sealed class CliFailFastTests : IDisposable
         Assert.Contains($"taking over the lock on {Out} left by a run that no longer runs (pid {gone})", output, StringComparison.Ordinal);
         AssertOneErrorLine(error, "has no train/ folder");   // got as far as the data
         Assert.Empty(Directory.GetFileSystemEntries(Out));     // lock released, stale temporary removed
+    }
+
+    [Fact]
+    public async Task ASingleClassIsRefusedBeforeTraining()
+    {
+        string data = SyntheticImages.Create(_temp.Combine("one-class"), new SyntheticImagesOptions
+        {
+            ClassCount = 1, TrainImagesPerClass = 4, ValidImagesPerClass = 2, MinSize = 36, MaxSize = 40,
+        });
+
+        var (code, _, error) = await CliRun.RunAsync("train", "--data", data, "--arch", "SimpleCnn", "--bs", "2", "--out", Out);
+
+        Assert.Equal(1, code);
+        AssertOneErrorLine(error, "holds a single class");
+        Assert.False(Directory.Exists(Out));
+    }
+
+    [Fact]
+    public async Task ExplodingTrainingIsAnErrorAndSavesNoModel()
+    {
+        string data = SyntheticImages.Create(_temp.Combine("two-classes"), new SyntheticImagesOptions
+        {
+            ClassCount = 2, TrainImagesPerClass = 8, ValidImagesPerClass = 2, MinSize = 36, MaxSize = 40,
+        });
+
+        var (code, output, error) = await CliRun.RunAsync("train", "--data", data, "--arch", "SimpleCnn", "--epochs", "2", "--bs", "4",
+            "--size", "32", "--presize", "36", "--lr", "1000", "--device", "cpu", "--out", Out);
+
+        Assert.True(code == 1, output + error);
+        AssertOneErrorLine(error, "error: Training diverged: ");
+        Assert.Contains("Lower --lr (try `resnet-mlnet lr-find`)", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("MaxLearningRate", error, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(Out, "model.zip")));
     }
 
     [Theory]

@@ -1,13 +1,55 @@
 namespace ResNet.MLNet.Training;
 
-/// <summary>Stops training with <see cref="TrainingDivergedException"/> when a training batch's loss is NaN or infinite.</summary>
-internal sealed class DivergenceGuard : LearnerCallback
+/// <summary>
+/// Stops training with <see cref="TrainingDivergedException"/> when a training batch's loss is NaN or infinite, or when a
+/// fit blows up without reaching NaN: the smoothed training loss, or an epoch's validation loss, may not exceed
+/// <see cref="Factor"/> × the reference loss, which is the fit's first training batch loss, or ln(classes) (a uniform
+/// guess's loss) when that is larger. Runs after the recorder (which smooths the loss and records the epoch) and before
+/// the callbacks that keep a model (best model, checkpoints), so a diverged epoch is never kept.
+/// </summary>
+internal sealed class DivergenceGuard(Learner learner, int classCount) : LearnerCallback
 {
-    public override int Order => 90;
+    /// <summary>How many times the reference loss a loss may reach.</summary>
+    public const double Factor = 100;
+
+    private double? _limit;
+
+    public override int Order => 55;
+
+    /// <summary>The loss above which the fit stops (known after the first training batch).</summary>
+    public double? Limit => _limit;
 
     public override void AfterLoss(LearnerState state)
     {
         if (state.Training && !double.IsFinite(state.LossValue))
             throw new TrainingDivergedException(state.Epoch, state.Batch, state.LossValue, state.LearningRate);
+    }
+
+    public override void AfterBatch(LearnerState state)
+    {
+        if (state.Training && state.Loss is not null)
+            CheckTraining(state.LossValue, learner.Smoothed.Value, state.Epoch, state.Batch, state.LearningRate);
+    }
+
+    public override void AfterEpoch(LearnerState state)
+    {
+        if (state.History.Count > 0 && state.History[^1] is { ValidLoss: double loss } m && m.Epoch == state.Epoch)
+            CheckValidation(loss, state.Epoch, state.LearningRate);
+    }
+
+    /// <summary>A training batch: its raw loss must be finite, and the smoothed loss within the limit.</summary>
+    internal void CheckTraining(double loss, double smoothed, int epoch, int batch, double learningRate)
+    {
+        if (!double.IsFinite(loss)) throw new TrainingDivergedException(epoch, batch, loss, learningRate);
+        _limit ??= Factor * Math.Max(loss, Math.Log(Math.Max(2, classCount)));
+        if (!(smoothed <= _limit))
+            throw new TrainingDivergedException(epoch, batch, smoothed, learningRate, "the smoothed training loss", _limit.Value);
+    }
+
+    /// <summary>An epoch's validation loss.</summary>
+    internal void CheckValidation(double loss, int epoch, double learningRate)
+    {
+        if (_limit is double limit && !(loss <= limit))
+            throw new TrainingDivergedException(epoch, -1, loss, learningRate, "the validation loss", limit);
     }
 }
