@@ -45,6 +45,9 @@ public sealed class CliCommandTests(CliCommandTests.TrainedRun run) : IClassFixt
         string[] csv = File.ReadAllLines(Path.Combine(run.OutputFolder, "history.csv"));
         Assert.Equal("epoch,train_loss,valid_loss,accuracy,seconds,step_seconds,data_seconds,valid_seconds", csv[0]);
         Assert.Equal(2, csv.Length);
+        string[] fields = csv[1].Split(',');
+        Assert.InRange(double.Parse(fields[3], System.Globalization.CultureInfo.InvariantCulture), 0, 1);    // accuracy
+        Assert.True(double.Parse(fields[2], System.Globalization.CultureInfo.InvariantCulture) > 0);        // valid_loss
         using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(run.OutputFolder, "metrics.json")));
         double accuracy = metrics.RootElement.GetProperty("accuracy").GetDouble();
         Assert.InRange(accuracy, 0, 1);
@@ -61,10 +64,14 @@ public sealed class CliCommandTests(CliCommandTests.TrainedRun run) : IClassFixt
         var (code, output, error) = await Run("evaluate", "--model", run.ModelPath, "--data", run.DataFolder, "--out", evalFolder);
 
         Assert.True(code == 0, error);
-        Assert.Matches(@"accuracy \d\.\d{4}   macro accuracy", output);
+        var printed = System.Text.RegularExpressions.Regex.Match(output, @"accuracy (\d+\.\d{4})   macro accuracy");
+        Assert.True(printed.Success, output);
+        double accuracy = double.Parse(printed.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(accuracy, 0, 1);
         Assert.True(File.Exists(Path.Combine(evalFolder, "evaluate-confusion.png")));
         using var evalMetrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(evalFolder, "evaluate-metrics.json")));
         Assert.Equal(trainMetrics.RootElement.GetProperty("accuracy").GetDouble(), evalMetrics.RootElement.GetProperty("accuracy").GetDouble(), 6);
+        Assert.Equal(accuracy, evalMetrics.RootElement.GetProperty("accuracy").GetDouble(), 4);
         int support = evalMetrics.RootElement.GetProperty("classes").EnumerateArray().Sum(c => c.GetProperty("support").GetInt32());
         Assert.Equal(9, support);
     }

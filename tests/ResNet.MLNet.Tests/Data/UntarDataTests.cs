@@ -334,11 +334,43 @@ public class UntarDataTests
     [Fact]
     public void KnownArchivesCarryFastAisPublishedChecks()
     {
+        // fastai's checks.txt form: the exact size and the MD5 of the first MiB only, for every archive it publishes.
         DownloadChecksum check = DatasetUrls.FindChecksum(DatasetUrls.Imagenette160)!;
-        Assert.Equal(DownloadChecksum.FastAi(99003388, "c475f8f7617a200ba35b9facc48443c3"), check);
-        Assert.All(DatasetUrls.All.Where(d => d.Url.EndsWith(".tgz", StringComparison.Ordinal)), d => Assert.NotNull(d.Checksum));
+        Assert.Equal(99_003_388, check.Size);
+        Assert.Equal(1 << 20, check.Md5PrefixLength);
+        Assert.All(DatasetUrls.All.Where(d => d.Url.EndsWith(".tgz", StringComparison.Ordinal)), d =>
+        {
+            Assert.NotNull(d.Checksum);
+            Assert.Same(d.Checksum, DatasetUrls.FindChecksum(d.Url));
+            Assert.Equal(1 << 20, d.Checksum!.Md5PrefixLength);
+            Assert.Matches("^[0-9a-f]{32}$", d.Checksum.Md5!);
+            Assert.True(d.Checksum.Size > 1 << 20);
+        });
+        Assert.Null(DatasetUrls.FindChecksum("https://example.com/other.tgz"));
         Assert.Equal("imagenette2-160", DatasetUrls.Find("IMAGENETTE2-160")!.Name);
         Assert.Throws<ArgumentException>(() => new DownloadChecksum(Md5: "xyz").Validate());
+    }
+
+    [Fact]
+    public void AFastAiCheckCoversTheSizeAndOnlyTheFirstMebibyte()
+    {
+        using var temp = new TempFolder();
+        byte[] data = new byte[(1 << 20) + 4096];
+        new Random(5).NextBytes(data);
+        string path = temp.Combine("archive.tgz");
+        File.WriteAllBytes(path, data);
+        string firstMiB = Md5(data[..(1 << 20)]);
+
+        Assert.True(FileDownloader.Matches(path, DownloadChecksum.FastAi(data.Length, firstMiB)));
+        Assert.False(FileDownloader.Matches(path, DownloadChecksum.FastAi(data.Length, Md5(data))));       // whole-file digest
+        Assert.False(FileDownloader.Matches(path, DownloadChecksum.FastAi(data.Length - 1, firstMiB)));    // wrong size
+        Assert.True(FileDownloader.Matches(path, new DownloadChecksum(data.Length, Md5(data))));
+        data[^1] ^= 1;                                                                                  // past the first MiB
+        File.WriteAllBytes(path, data);
+        Assert.True(FileDownloader.Matches(path, DownloadChecksum.FastAi(data.Length, firstMiB)));
+        data[100] ^= 1;
+        File.WriteAllBytes(path, data);
+        Assert.False(FileDownloader.Matches(path, DownloadChecksum.FastAi(data.Length, firstMiB)));
     }
 
     [Fact]

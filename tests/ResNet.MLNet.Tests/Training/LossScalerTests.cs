@@ -46,11 +46,19 @@ public class LossScalerTests
         half.Scaler.Restore(1024, 0);
         loss = nn.functional.cross_entropy(half.Forward(x), y);
         Assert.True(half.BackwardToMaster(loss));
-        foreach (var p in master.parameters())
+        // The reference: the same forward in the working copy, backpropagated without any scaling. A power-of-two scale
+        // is exact in floating point, so the master's gradient must be that bf16 gradient, only widened to fp32.
+        var unscaled = nn.functional.cross_entropy(half.Forward(x), y);
+        unscaled.backward();
+        foreach (var (m, w) in master.parameters().Zip(working.parameters()))
         {
-            Assert.NotNull(p.grad);
-            Assert.Equal(ScalarType.Float32, p.grad!.dtype);
-            Assert.True(p.grad.isfinite().all().item<bool>());
+            Assert.NotNull(m.grad);
+            Assert.Equal(ScalarType.Float32, m.grad!.dtype);
+            Assert.True(m.grad.isfinite().all().item<bool>());
+            var expected = w.grad!.to(ScalarType.Float32);
+            Assert.True(expected.abs().sum().item<float>() > 0, "the reference gradient must not be zero");
+            Assert.True(m.grad.allclose(expected, rtol: 1e-6, atol: 1e-12),
+                $"master gradient differs from the unscaled bf16 gradient by up to {(m.grad - expected).abs().max().item<float>()}");
         }
     }
 
