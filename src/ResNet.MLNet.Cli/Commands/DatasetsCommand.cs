@@ -68,6 +68,7 @@ public static class DatasetsCommand
                 Seed = parseResult.GetValue(seed),
                 Format = parseResult.GetValue(png) ? SyntheticImageFormat.Png : SyntheticImageFormat.Jpeg,
             };
+            CheckInFlagTerms(options);
             var clock = Stopwatch.StartNew();
             string? folder = parseResult.GetValue(output);
             string root = folder is null ? SyntheticImages.GetOrCreate(options, parseResult.GetValue(cache)) : SyntheticImages.Create(folder, options);
@@ -77,6 +78,27 @@ public static class DatasetsCommand
             writer.WriteLine(root);
         }));
         return command;
+    }
+
+    /// <summary>Validates the options, naming the flag rather than the option property in the error.</summary>
+    private static void CheckInFlagTerms(SyntheticImagesOptions options)
+    {
+        try
+        {
+            options.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            string message = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
+            foreach (var (property, flag) in new[]
+            {
+                (nameof(SyntheticImagesOptions.ClassCount), "--classes"), (nameof(SyntheticImagesOptions.TrainImagesPerClass), "--train-per-class"),
+                (nameof(SyntheticImagesOptions.ValidImagesPerClass), "--valid-per-class"), (nameof(SyntheticImagesOptions.MinSize), "--min-size"),
+                (nameof(SyntheticImagesOptions.MaxSize), "--max-size"),
+            })
+                message = message.Replace(property, flag, StringComparison.Ordinal);
+            throw new ArgumentException(message);
+        }
     }
 
     private static void List(TextWriter output, string? cacheDirectory)

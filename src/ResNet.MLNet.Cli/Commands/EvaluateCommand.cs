@@ -37,12 +37,12 @@ public static class EvaluateCommand
             command.Options.Add(option);
         command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, cancellationToken, async writer =>
         {
+            long pixelLimit = MaxPixelsOption.Get(parseResult, maxPixels);
             string modelPath = Path.GetFullPath(parseResult.GetValue(model)!);
             if (!File.Exists(modelPath)) throw new FileNotFoundException($"--model {modelPath} does not exist.", modelPath);
             string selection = parseResult.GetValue(data)!;
             DatasetSources.Check(selection);
             string splitName = parseResult.GetValue(split)!;
-            long pixelLimit = MaxPixelsOption.Get(parseResult, maxPixels);
             using var outputFolder = OutputFolder.Prepare(parseResult.GetValue(output) ?? Path.GetDirectoryName(modelPath)!, "--out");
 
             string root = await DatasetSources.ResolveAsync(selection, parseResult.GetValue(cache), cancellationToken: cancellationToken).ConfigureAwait(false);

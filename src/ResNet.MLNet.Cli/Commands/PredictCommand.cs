@@ -42,8 +42,8 @@ public static class PredictCommand
             OptionChecks.AtLeast("--top", k, 1);
             long pixelLimit = MaxPixelsOption.Get(parseResult, maxPixels);
             string modelPath = Path.GetFullPath(parseResult.GetValue(model)!);
-            var files = ExpandImages(parseResult.GetValue(paths)!);
             if (!File.Exists(modelPath)) throw new FileNotFoundException($"--model {modelPath} does not exist.", modelPath);
+            var files = ExpandImages(parseResult.GetValue(paths)!);
             bool asJson = parseResult.GetValue(json);
             TextWriter error = parseResult.InvocationConfiguration.Error;
 

@@ -36,6 +36,11 @@ public static class ShowBatchCommand
             command.Options.Add(option);
         command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, cancellationToken, writer =>
         {
+            OptionChecks.AtLeast("--max-n", parseResult.GetValue(maxN), 1);
+            OptionChecks.ImageSize("--size", parseResult.GetValue(size), minimum: 8);
+            OptionChecks.ImageSize("--presize", parseResult.GetValue(presize), minimum: 8);
+            float scale = parseResult.GetValue(minScale);
+            if (!(scale > 0 && scale <= 1)) throw new ArgumentException($"--min-scale must lie in (0, 1], got {scale}.");
             string folder = parseResult.GetValue(root) ?? SyntheticImages.GetOrCreate();
             string written = Run(folder, parseResult.GetValue(validName)!, parseResult.GetValue(output)!, parseResult.GetValue(maxN),
                 parseResult.GetValue(presize), parseResult.GetValue(size), parseResult.GetValue(minScale), parseResult.GetValue(seed),

@@ -31,16 +31,20 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
     {
         ArgumentNullException.ThrowIfNull(input);
         var o = _options;
+        string? checkpointPath = o.CheckpointDirectory is null ? null : TrainingCheckpoint.PathIn(o.CheckpointDirectory);
+        if (o.Resume && !File.Exists(checkpointPath))
+            throw new FileNotFoundException($"Options.Resume is set but there is no checkpoint at '{checkpointPath}' (Options.CheckpointDirectory); " +
+                "train with a CheckpointDirectory first, or set Resume = false to start over.", checkpointPath);
         using var run = Prepare(o, input, forRangeTest: false);
         var learner = run.Learner;
         var schedule = new OneCycleSchedule(o.MaxLearningRate, o.PctStart, o.Div, o.DivFinal);
         var identity = new TrainingCheckpoint(o.Architecture.Name, run.Train.ClassCount, run.Train.ImageShape, o.Epochs,
             run.BatchesPerEpoch, o.MaxLearningRate, run.Seed);
         int startEpoch = 0;
-        if (o.Resume && o.CheckpointDirectory is not null && File.Exists(TrainingCheckpoint.PathIn(o.CheckpointDirectory)))
+        if (o.Resume)
         {
-            startEpoch = identity.Load(o.CheckpointDirectory, learner);
-            run.Log.WriteLine($"Resuming from {TrainingCheckpoint.PathIn(o.CheckpointDirectory)} after epoch {startEpoch - 1}.");
+            startEpoch = identity.Load(o.CheckpointDirectory!, learner);
+            run.Log.WriteLine($"Resuming from {checkpointPath} after epoch {startEpoch - 1}.");
             foreach (var m in learner.History) learner.Table.Write(m);
         }
         if (startEpoch == 0 && (o.InitialModel ?? (object?)o.InitialWeights) is not null)

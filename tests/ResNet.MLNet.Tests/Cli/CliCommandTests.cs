@@ -273,7 +273,7 @@ public sealed class CliCommandTests(CliCommandTests.TrainedRun run) : IClassFixt
     [InlineData("unknown architecture", "train", "--arch", "NoSuchNet", "--data", "synthetic")]
     [InlineData("neither a folder nor a known dataset", "train", "--data", "/no/such/folder", "--arch", "SimpleCnn")]
     [InlineData("--presize (32) must be at least --size (64)", "lr-find", "--size", "64", "--presize", "32")]
-    [InlineData("No such image file or folder", "predict", "--model", "/no/model.zip", "/no/such.jpg")]
+    [InlineData("--model /no/model.zip does not exist", "predict", "--model", "/no/model.zip", "/no/such.jpg")]
     public async Task BadInputExitsWithOneAndAClearMessage(string expected, params string[] args)
     {
         var (code, _, error) = await Run(args);
@@ -281,6 +281,16 @@ public sealed class CliCommandTests(CliCommandTests.TrainedRun run) : IClassFixt
         Assert.Equal(1, code);
         Assert.StartsWith("error: ", error, StringComparison.Ordinal);
         Assert.Contains(expected, error, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task PredictNamesAMissingImagePath()
+    {
+        Assert.Equal(0, run.Result.Code);
+        var (code, _, error) = await Run("predict", "--model", run.ModelPath, "/no/such.jpg");
+
+        Assert.Equal(1, code);
+        Assert.Equal("error: No such image file or folder: /no/such.jpg", error.TrimEnd());
     }
 
     [Fact]

@@ -146,6 +146,22 @@ public sealed class CliFailFastTests : IDisposable
     }
 
     [Theory]
+    [InlineData("--max-n must be at least 1, got 0.", "show-batch", "--max-n", "0")]
+    [InlineData("--size must be between 8 and 4096 pixels, got 100000.", "show-batch", "--size", "100000")]
+    [InlineData("--classes must be between 1 and", "datasets", "synthetic", "--classes", "0")]
+    [InlineData("--min-size must be at least 16 pixels", "datasets", "synthetic", "--min-size", "3")]
+    [InlineData("--top must be at least 1, got 0.", "predict", "--model", "/no/model.zip", "-k", "0", "/no/such.jpg")]
+    [InlineData("--max-pixels must be at least 1, got 0.", "evaluate", "--model", "/no/model.zip", "--max-pixels", "0")]
+    public async Task OtherCommandsNameTheirFlags(string expected, params string[] args)
+    {
+        var (code, _, error) = await CliRun.RunAsync([.. args, .. args[0] == "datasets" ? new[] { "-o", Out } : []]);
+
+        Assert.Equal(1, code);
+        AssertOneErrorLine(error, expected);
+        Assert.False(Directory.Exists(Out));
+    }
+
+    [Theory]
     [InlineData("Cannot parse argument 'abc' for option '--epochs'", "train", "--epochs", "abc")]
     [InlineData("Unrecognized command or argument '--no-such-flag'", "train", "--no-such-flag")]
     [InlineData("Option '--model' is required", "evaluate")]

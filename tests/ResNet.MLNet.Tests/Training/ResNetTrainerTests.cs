@@ -134,6 +134,21 @@ public class ResNetTrainerTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void ResumingWithoutACheckpointIsAnError()
+    {
+        var ml = new MLContext(seed: 0);
+        var data = SquaresData.Load(ml, perClassTrain: 4, perClassValid: 1);
+        var options = Options(new StringWriter(), epochs: 1);
+        options.CheckpointDirectory = Path.Combine(Path.GetTempPath(), "resnet-mlnet-no-such-run-" + Guid.NewGuid().ToString("N"));
+        options.Resume = true;
+
+        var error = Assert.Throws<FileNotFoundException>(() => new ResNetTrainer(options).Fit(data));
+
+        Assert.Contains($"no checkpoint at '{Path.Combine(options.CheckpointDirectory, TrainingCheckpoint.FileName)}'", error.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(options.CheckpointDirectory));
+    }
+
+    [Fact]
     public void PredictionEngineAgreesWithTransform()
     {
         var ml = new MLContext(seed: 0);
