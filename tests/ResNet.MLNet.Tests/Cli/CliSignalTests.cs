@@ -70,5 +70,59 @@ public sealed class CliSignalTests : IDisposable
         Assert.False(File.Exists(Path.Combine(output, "model.zip")));
     }
 
+    /// <summary>Waits until the download's temporary file exists in <paramref name="cache"/> (the server then stalls mid-body).</summary>
+    private static async Task<string> PartialDownloadAsync(string cache)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        while (true)
+        {
+            string? part = Directory.Exists(cache) ? Directory.GetFiles(cache, ".*.part.*.tmp").FirstOrDefault() : null;
+            if (part is not null) return part;
+            await Task.Delay(50, timeout.Token);
+        }
+    }
+
+    [Fact]
+    public async Task SigintDuringADownloadLeavesNothingInTheCache()
+    {
+        using var server = new LocalHttpServer();
+        byte[] archive = TestArchives.Dataset("big");
+        server.Serve("big.tgz", new LocalHttpServer.Route(archive, StallAfter: archive.Length / 2));
+        string cache = _temp.Combine("cache");
+
+        using var cli = CliProcess.Start(new Dictionary<string, string>(), "datasets", "download", server.Url("big.tgz"), "--cache", cache);
+        await PartialDownloadAsync(cache);
+        cli.Signal(CliProcess.SigInt);
+        int code = await cli.WaitForExitAsync(Timeout);
+
+        Assert.True(code == 130, $"exit {code}\n{cli.Output}\n{cli.Error}");
+        Assert.Contains("Cancelled.", cli.Error, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFileSystemEntries(cache));
+    }
+
+    [Fact]
+    public async Task APartialDownloadOfAKilledRunIsRemovedByTheNextDownload()
+    {
+        using var server = new LocalHttpServer();
+        byte[] archive = TestArchives.Dataset("big");
+        server.Serve("big.tgz", new LocalHttpServer.Route(archive, StallAfter: archive.Length / 2));
+        string cache = _temp.Combine("cache");
+
+        using (var cli = CliProcess.Start(new Dictionary<string, string>(), "datasets", "download", server.Url("big.tgz"), "--cache", cache))
+        {
+            await PartialDownloadAsync(cache);
+            cli.Signal(9);                                   // SIGKILL: no chance to clean up
+            await cli.WaitForExitAsync(Timeout);
+        }
+        Assert.Single(Directory.GetFiles(cache, ".*.part.*.tmp"));
+
+        server.Serve("big.tgz", archive);
+        var (code, output, error) = await CliRun.RunAsync("datasets", "download", server.Url("big.tgz"), "--cache", cache);
+
+        Assert.True(code == 0, error);
+        Assert.Equal(Path.Combine(cache, "big"), output.Trim());
+        Assert.Equal(["big"], Directory.GetFileSystemEntries(cache).Select(Path.GetFileName));
+    }
+
     public void Dispose() => _temp.Dispose();
 }
