@@ -173,5 +173,16 @@ public sealed class CliFailFastTests : IDisposable
         AssertOneErrorLine(error, expected);
     }
 
+    [Fact]
+    public async Task DataHelpListsEveryDatasetOnce()
+    {
+        var (code, output, _) = await CliRun.RunAsync("train", "--help");
+
+        Assert.Equal(0, code);
+        string help = string.Join(' ', output.Split((char[])['\n', ' '], StringSplitOptions.RemoveEmptyEntries));
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(help, "fashion-mnist"));
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(help, "imagenette2-160"));
+    }
+
     public void Dispose() => _temp.Dispose();
 }
