@@ -101,7 +101,7 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
         var callbacks = new List<LearnerCallback>
         {
             new OneCycleScheduler(schedule),
-            new DivergenceGuard(learner, run.Train.ClassCount),
+            new DivergenceGuard(learner.Smoothed, run.Train.ClassCount),
             new Recorder(learner, run.Valid?.Description, o.Metrics.ToArray(), m =>
             {
                 o.MetricsCallback?.Invoke(m);

@@ -9,17 +9,17 @@ public sealed class DivergenceTests
     [Fact]
     public void TheLimitIsAHundredTimesTheFirstBatchLossOrLnClasses()
     {
-        var guard = new DivergenceGuard(null!, classCount: 10);
-        guard.CheckTraining(loss: 1.0, smoothed: 1.0, epoch: 0, batch: 0, learningRate: 1e-3);
+        var guard = new DivergenceGuard(new SmoothedLoss(), classCount: 10);
+        guard.CheckTraining(loss: 1.0, smoothedLoss: 1.0, epoch: 0, batch: 0, learningRate: 1e-3);
         Assert.Equal(100 * Math.Log(10), guard.Limit!.Value, 9);      // ln(10) = 2.30 > the first loss
 
-        var high = new DivergenceGuard(null!, classCount: 2);
-        high.CheckTraining(loss: 5.0, smoothed: 5.0, epoch: 0, batch: 0, learningRate: 1e-3);
+        var high = new DivergenceGuard(new SmoothedLoss(), classCount: 2);
+        high.CheckTraining(loss: 5.0, smoothedLoss: 5.0, epoch: 0, batch: 0, learningRate: 1e-3);
         Assert.Equal(500, high.Limit!.Value, 9);
-        high.CheckTraining(loss: 400, smoothed: 499, epoch: 0, batch: 1, learningRate: 1e-3);
+        high.CheckTraining(loss: 400, smoothedLoss: 499, epoch: 0, batch: 1, learningRate: 1e-3);
         high.CheckValidation(500, epoch: 0, learningRate: 1e-3);
 
-        var batch = Assert.Throws<TrainingDivergedException>(() => high.CheckTraining(loss: 1e4, smoothed: 501, epoch: 1, batch: 3, learningRate: 0.5));
+        var batch = Assert.Throws<TrainingDivergedException>(() => high.CheckTraining(loss: 1e4, smoothedLoss: 501, epoch: 1, batch: 3, learningRate: 0.5));
         Assert.Equal((1, 3, 501.0, 500.0), (batch.Epoch, batch.Batch, batch.Loss, batch.Limit!.Value));
         Assert.Contains("the smoothed training loss reached 501 at epoch 1, batch 3", batch.Message, StringComparison.Ordinal);
         var valid = Assert.Throws<TrainingDivergedException>(() => high.CheckValidation(9.96e13, epoch: 2, learningRate: 0.5));
@@ -33,13 +33,10 @@ public sealed class DivergenceTests
     {
         var ml = new MLContext(seed: 0);
         var data = SquaresData.Load(ml, perClassTrain: 16, perClassValid: 4);
-        var options = new ResNetTrainer.Options
-        {
-            FeatureColumnName = "Pixels", ValidationColumnName = "IsValid", Epochs = 2, BatchSize = 16, Device = "cpu", Seed = 7,
-            Log = new StringWriter(), MaxLearningRate = 1000f,
-            Architecture = new Architecture("LinearNet", c => TorchSharp.torch.nn.Sequential(TorchSharp.torch.nn.Flatten(),
-                TorchSharp.torch.nn.Linear(3 * 16 * 16, c)), defaultImageSize: 32),
-        };
+        var options = SquaresData.TrainerOptions(epochs: 2, seed: 7);
+        options.MaxLearningRate = 1000f;
+        options.Architecture = new Architecture("LinearNet", c => TorchSharp.torch.nn.Sequential(TorchSharp.torch.nn.Flatten(),
+            TorchSharp.torch.nn.Linear(3 * 16 * 16, c)), defaultImageSize: 32);
 
         var error = Assert.Throws<TrainingDivergedException>(() => new ResNetTrainer(options).Fit(data));
 
@@ -67,10 +64,7 @@ public sealed class DivergenceTests
         var ml = new MLContext(seed: 0);
         var rows = SquaresData.Rows(perClassTrain: 8, perClassValid: 2).Where(r => r.Label == SquaresData.Classes[0]).ToArray();
         var data = ml.Transforms.Conversion.MapValueToKey("Label").Fit(ml.Data.LoadFromEnumerable(rows)).Transform(ml.Data.LoadFromEnumerable(rows));
-        var options = new ResNetTrainer.Options
-        {
-            FeatureColumnName = "Pixels", ValidationColumnName = "IsValid", Epochs = 1, BatchSize = 4, Device = "cpu", Log = new StringWriter(),
-        };
+        var options = SquaresData.TrainerOptions();
 
         var error = Assert.Throws<ArgumentException>(() => new ResNetTrainer(options).Fit(data));
 

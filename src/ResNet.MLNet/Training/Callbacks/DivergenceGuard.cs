@@ -7,7 +7,7 @@ namespace ResNet.MLNet.Training;
 /// guess's loss) when that is larger. Runs after the recorder (which smooths the loss and records the epoch) and before
 /// the callbacks that keep a model (best model, checkpoints), so a diverged epoch is never kept.
 /// </summary>
-internal sealed class DivergenceGuard(Learner learner, int classCount) : LearnerCallback
+internal sealed class DivergenceGuard(SmoothedLoss smoothed, int classCount) : LearnerCallback
 {
     /// <summary>How many times the reference loss a loss may reach.</summary>
     public const double Factor = 100;
@@ -28,7 +28,7 @@ internal sealed class DivergenceGuard(Learner learner, int classCount) : Learner
     public override void AfterBatch(LearnerState state)
     {
         if (state.Training && state.Loss is not null)
-            CheckTraining(state.LossValue, learner.Smoothed.Value, state.Epoch, state.Batch, state.LearningRate);
+            CheckTraining(state.LossValue, smoothed.Value, state.Epoch, state.Batch, state.LearningRate);
     }
 
     public override void AfterEpoch(LearnerState state)
@@ -38,12 +38,12 @@ internal sealed class DivergenceGuard(Learner learner, int classCount) : Learner
     }
 
     /// <summary>A training batch: its raw loss must be finite, and the smoothed loss within the limit.</summary>
-    internal void CheckTraining(double loss, double smoothed, int epoch, int batch, double learningRate)
+    internal void CheckTraining(double loss, double smoothedLoss, int epoch, int batch, double learningRate)
     {
         if (!double.IsFinite(loss)) throw new TrainingDivergedException(epoch, batch, loss, learningRate);
         _limit ??= Factor * Math.Max(loss, Math.Log(Math.Max(2, classCount)));
-        if (!(smoothed <= _limit))
-            throw new TrainingDivergedException(epoch, batch, smoothed, learningRate, "the smoothed training loss", _limit.Value);
+        if (!(smoothedLoss <= _limit))
+            throw new TrainingDivergedException(epoch, batch, smoothedLoss, learningRate, "the smoothed training loss", _limit.Value);
     }
 
     /// <summary>An epoch's validation loss.</summary>
