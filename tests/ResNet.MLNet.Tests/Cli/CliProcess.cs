@@ -44,6 +44,9 @@ internal sealed class CliProcess : IDisposable
         return cliProcess;
     }
 
+    /// <summary>The child's process id (also its process group id).</summary>
+    public int Id => _process.Id;
+
     public string Output { get { lock (_output) return _output.ToString(); } }
     public string Error { get { lock (_output) return _error.ToString(); } }
 

@@ -70,6 +70,23 @@ public sealed class CliSignalTests : IDisposable
         Assert.False(File.Exists(Path.Combine(output, "model.zip")));
     }
 
+    [Fact]
+    public async Task ASecondTrainIntoTheSameFolderFailsNamingTheRunningOne()
+    {
+        string output = _temp.Combine("run");
+        using var first = CliProcess.Start(new Dictionary<string, string> { [AtomicFile.PauseBeforeCommitVariable] = "model.zip" }, TrainArgs(output));
+        await first.WaitForLineAsync("test hook: paused before committing", Timeout);
+        string[] before = Directory.GetFileSystemEntries(output);
+
+        var (code, _, error) = await CliRun.RunAsync(TrainArgs(output));
+
+        Assert.Equal(1, code);
+        Assert.StartsWith($"error: --out {output} is in use by another run (pid {first.Id},", error, StringComparison.Ordinal);
+        Assert.Equal(before, Directory.GetFileSystemEntries(output));
+        first.Signal(CliProcess.SigInt);
+        Assert.Equal(130, await first.WaitForExitAsync(Timeout));
+    }
+
     /// <summary>Waits until the download's temporary file exists in <paramref name="cache"/> (the server then stalls mid-body).</summary>
     private static async Task<string> PartialDownloadAsync(string cache)
     {
