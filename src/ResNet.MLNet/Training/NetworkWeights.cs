@@ -172,16 +172,18 @@ public sealed record NetworkWeights
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         using var network = Modules.Architectures.Get(Architecture).Create(ClassCount);
         LoadInto(network);
-        string temp = path + "." + Environment.ProcessId + ".tmp";
+        string full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        string temp = AtomicFile.TemporaryPathFor(full);
         try
         {
-            if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)) TorchSharp.PyBridge.PyBridgeModuleExtensions.save_safetensors(network, temp);
+            if (full.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)) TorchSharp.PyBridge.PyBridgeModuleExtensions.save_safetensors(network, temp);
             else TorchSharp.PyBridge.PyBridgeModuleExtensions.save_py(network, temp);
-            File.Move(temp, path, overwrite: true);
+            AtomicFile.Commit(temp, full);
         }
         catch
         {
-            try { File.Delete(temp); } catch (IOException) { }
+            AtomicFile.DeleteQuietly(temp);
             throw;
         }
     }
