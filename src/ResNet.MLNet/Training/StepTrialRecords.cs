@@ -38,17 +38,13 @@ internal sealed class StepTrialRecords(string path)
         {
             var records = Read();
             records[key] = new Record(settings.ChannelsLast, settings.HalfPrecision);
-            string temp = Path + "." + Environment.ProcessId + ".tmp";
             try
             {
-                Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
-                File.WriteAllText(temp, JsonSerializer.Serialize(records, Options));
-                File.Move(temp, Path, overwrite: true);
+                IO.AtomicFile.WriteAllText(Path, JsonSerializer.Serialize(records, Options));
                 return true;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
                 return false;
             }
         }
