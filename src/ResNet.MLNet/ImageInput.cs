@@ -6,10 +6,11 @@ namespace ResNet.MLNet;
 /// </summary>
 /// <remarks>
 /// The model reads whichever column its loader was built on. A saved model.zip (and any <c>PredictionEngine</c>) reads
-/// <see cref="ImagePath"/>: its persisted loader is ML.NET's <c>LoadImages</c>, which only reads files. Pipelines fitted
-/// on a bytes column (<c>LoadImageFiles("Image", "ImageBytes")</c>) read <see cref="ImageBytes"/> through
-/// <c>Transform</c> in this library. <see cref="Label"/> is not used for prediction; it is there because pipelines that
-/// begin with <c>MapValueToKey("Label")</c> need the column to exist when ML.NET binds the input (leave it empty).
+/// <see cref="ImagePath"/>: its persisted loader is ML.NET's <c>LoadImages</c>, which only reads files; to score
+/// encoded bytes with a model.zip use <see cref="ImageBytesModel"/>. Pipelines fitted on a bytes column
+/// (<c>LoadImageFiles("Image", "ImageBytes")</c>) read <see cref="ImageBytes"/> through <c>Transform</c> in this
+/// library. <see cref="Label"/> is not used for prediction; it is there because pipelines that begin with
+/// <c>MapValueToKey("Label")</c> need the column to exist when ML.NET binds the input (leave it empty).
 /// </remarks>
 public sealed class ImageInput
 {
