@@ -17,6 +17,9 @@ public static class EvaluateCommand
     /// <summary>The file names evaluate writes (beside the model, or into <c>--out</c>).</summary>
     public const string MetricsFileName = "evaluate-metrics.json", ConfusionFileName = "evaluate-confusion.png";
 
+    /// <summary>The PNG <c>--top-losses</c> writes.</summary>
+    public const string TopLossesFileName = "top_losses.png";
+
     /// <summary>Builds the <c>evaluate</c> command.</summary>
     public static Command Create()
     {
@@ -31,14 +34,17 @@ public static class EvaluateCommand
             Description = "When some images have labels the model was not trained on, score only the others (they are counted and " +
                 "reported); without it that is an error.",
         };
+        var topLosses = new Option<int>("--top-losses") { Description = $"Also write {TopLossesFileName}: the N images with the highest loss (fastai's plot_top_losses)." };
         var maxPixels = MaxPixelsOption.Create();
         var command = new Command("evaluate", "Evaluate a model.zip on an image folder: accuracy, log-loss, per-class table, confusion matrix, most confused.");
-        foreach (Option option in new Option[] { model, data, split, output, cache, allowUnknown, maxPixels })
+        foreach (Option option in new Option[] { model, data, split, output, cache, allowUnknown, maxPixels, topLosses })
             command.Options.Add(option);
         command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, cancellationToken, async writer =>
         {
             long pixelLimit = MaxPixelsOption.Get(parseResult, maxPixels);
             string modelPath = Path.GetFullPath(parseResult.GetValue(model)!);
+            int topLossCount = parseResult.GetValue(topLosses);
+            if (topLossCount < 0) throw new ArgumentException($"--top-losses must be at least 1, got {topLossCount}.");
             if (!File.Exists(modelPath)) throw new FileNotFoundException($"--model {modelPath} does not exist.", modelPath);
             string selection = parseResult.GetValue(data)!;
             DatasetSources.Check(selection);
@@ -78,13 +84,22 @@ public static class EvaluateCommand
 
             report.SaveJson(Path.Combine(outputFolder.Path, MetricsFileName));
             report.SaveConfusionMatrixPng(Path.Combine(outputFolder.Path, ConfusionFileName));
+            var interpretation = topLossCount > 0 ? ClassificationInterpretation.FromScored(scored) : null;
+            interpretation?.PlotTopLosses(topLossCount, Path.Combine(outputFolder.Path, TopLossesFileName));
             outputFolder.Keep();
             writer.WriteLine($"model: {modelPath}");
             writer.WriteLine($"data: {root} ({splitName} split, {items.Count - unknownCount} images scored)");
             if (unknownCount > 0)
                 writer.WriteLine($"left out: {unknownCount} images whose labels the model was not trained on ({unknownList})");
             report.WriteText(writer);
-            writer.WriteLine($"written: {MetricsFileName}, {ConfusionFileName} in {outputFolder.Path}");
+            if (interpretation is not null)
+            {
+                writer.WriteLine("top losses (predicted/actual loss probability):");
+                foreach (var item in interpretation.TopLosses(topLossCount))
+                    writer.WriteLine($"  {item.Predicted}/{item.Actual}  {item.Loss:F2}  {item.Probability:F2}  {item.ImagePath}");
+            }
+
+            writer.WriteLine($"written: {MetricsFileName}, {ConfusionFileName}{(interpretation is null ? "" : $", {TopLossesFileName}")} in {outputFolder.Path}");
         }));
         return command;
     }

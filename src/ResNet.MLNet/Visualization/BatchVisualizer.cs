@@ -11,9 +11,6 @@ namespace ResNet.MLNet.Visualization;
 /// <summary>fastai's <c>show_batch</c>: a PNG grid of images with their labels as titles.</summary>
 public static class BatchVisualizer
 {
-    private const int TitleHeight = 30;
-    private const int Margin = 8;
-
     /// <summary>
     /// Reads the first <paramref name="maxN"/> rows of a training pass over <paramref name="data"/> (so they come
     /// shuffled and augmented exactly as the trainer sees them) and writes them to <paramref name="path"/> as a PNG grid
@@ -37,7 +34,8 @@ public static class BatchVisualizer
             if (items.Count == 0) throw new InvalidOperationException("ShowBatch: the data view has no rows.");
             string full = Path.GetFullPath(path);
             Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-            Render(items, options.TileSize, full, options.LabelColumnName is not null);
+            bool titles = options.LabelColumnName is not null;
+            ImageGrid.Save(items.Select(i => new ImageGrid.Tile(i.Image, titles ? [i.Title] : [], SKColors.Black)).ToList(), options.TileSize, full);
             return full;
         }
         finally
@@ -165,51 +163,5 @@ public static class BatchVisualizer
             getter(ref value);
             return Convert.ToString(value, CultureInfo.InvariantCulture) ?? "";
         };
-    }
-
-    private static void Render(List<(SKBitmap Image, string Title)> items, int tile, string path, bool titles)
-    {
-        int n = items.Count;
-        int rows = Math.Max(1, (int)Math.Sqrt(n));
-        int cols = (n + rows - 1) / rows;
-        int title = titles ? TitleHeight : 0;
-        int cellWidth = tile + Margin, cellHeight = tile + title + Margin;
-        using var canvasBitmap = new SKBitmap(cols * cellWidth + Margin, rows * cellHeight + Margin, isOpaque: true);
-        using (var canvas = new SKCanvas(canvasBitmap))
-        using (var imagePaint = new SKPaint { FilterQuality = SKFilterQuality.Medium })
-        using (var typeface = Fonts.Sans())
-        using (var textPaint = new SKPaint { Color = SKColors.Black, IsAntialias = true, Typeface = typeface, TextSize = 18 })
-        {
-            canvas.Clear(SKColors.White);
-            for (int i = 0; i < n; i++)
-            {
-                int x = Margin + i % cols * cellWidth, y = Margin + i / cols * cellHeight;
-                var (image, label) = items[i];
-                if (titles)
-                {
-                    string text = Fit(label, textPaint, tile);
-                    float textWidth = textPaint.MeasureText(text);
-                    canvas.DrawText(text, x + (tile - textWidth) / 2, y + title - 9, textPaint);
-                }
-
-                canvas.DrawBitmap(image, new SKRect(0, 0, image.Width, image.Height), new SKRect(x, y + title, x + tile, y + title + tile), imagePaint);
-            }
-        }
-
-        using var encoded = SKImage.FromBitmap(canvasBitmap).Encode(SKEncodedImageFormat.Png, 100);
-        AtomicFile.Write(path, encoded.SaveTo);
-    }
-
-    /// <summary>Shortens <paramref name="text"/> with an ellipsis until it fits <paramref name="width"/> pixels.</summary>
-    private static string Fit(string text, SKPaint font, float width)
-    {
-        if (font.MeasureText(text) <= width) return text;
-        for (int length = text.Length - 1; length > 0; length--)
-        {
-            string shorter = text[..length] + "…";
-            if (font.MeasureText(shorter) <= width) return shorter;
-        }
-
-        return "…";
     }
 }
