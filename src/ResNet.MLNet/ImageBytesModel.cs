@@ -1,6 +1,5 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Microsoft.ML.Transforms.Image;
 using ResNet.MLNet.Onnx;
 
 namespace ResNet.MLNet;
@@ -64,16 +63,20 @@ public sealed class ImageBytesModel
         ArgumentNullException.ThrowIfNull(ml);
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(inputSchema);
-        var steps = Flatten(model).ToList();
-        if (!steps.OfType<ImageLoadingTransformer>().Any())
-            steps = Flatten(RoundTrip(ml, model, inputSchema)).ToList();
+        ModelSteps steps;
+        (int Index, string ImageColumn) loader;
+        try
+        {
+            steps = ModelSteps.Of(ml, model, inputSchema);
+            loader = steps.ImageLoader();
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException(e.Message, nameof(model), e);
+        }
 
-        int loader = steps.FindIndex(s => s is ImageLoadingTransformer);
-        if (loader < 0)
-            throw new ArgumentException("The model has no image-loading step (ML.NET's LoadImages, saved by LoadImageFiles); it does not read images.", nameof(model));
-        string imageColumn = LoadedImageColumn(steps, loader, inputSchema);
-
-        var transformer = new TransformerChain<ITransformer>(steps.Skip(loader + 1).ToArray());
+        string imageColumn = loader.ImageColumn;
+        var transformer = steps.From(loader.Index + 1);
         var imageSchema = DecodedImageRow.EmptyView(ml, imageColumn).Schema;
         DataViewSchema output;
         try
@@ -96,29 +99,5 @@ public sealed class ImageBytesModel
     {
         ArgumentNullException.ThrowIfNull(ml);
         return new ImageBytesPredictionEngine(ml, this);
-    }
-
-    private static IEnumerable<ITransformer> Flatten(ITransformer transformer) =>
-        transformer is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : [transformer];
-
-    /// <summary>The column the loader adds: an image column of its output that its input does not have.</summary>
-    private static string LoadedImageColumn(List<ITransformer> steps, int loader, DataViewSchema inputSchema)
-    {
-        var before = steps.Take(loader).Aggregate(inputSchema, (schema, step) => step.GetOutputSchema(schema));
-        var after = steps[loader].GetOutputSchema(before);
-        var images = after.Where(c => c.Type is ImageDataViewType && before.GetColumnOrNull(c.Name)?.Type is not ImageDataViewType)
-            .Select(c => c.Name).Distinct().ToArray();
-        return images.Length == 1 ? images[0]
-            : throw new ArgumentException($"The model's image-loading step loads {images.Length} image columns; expected one.", nameof(steps));
-    }
-
-    private static ITransformer RoundTrip(MLContext ml, ITransformer model, DataViewSchema inputSchema)
-    {
-        if (!Flatten(model).All(s => s is ICanSaveModel))
-            throw new ArgumentException("The model has no image-loading step (ML.NET's LoadImages, saved by LoadImageFiles); it does not read images.", nameof(model));
-        using var stream = new MemoryStream();
-        ml.Model.Save(model, inputSchema, stream);
-        stream.Position = 0;
-        return ml.Model.Load(stream, out _);
     }
 }

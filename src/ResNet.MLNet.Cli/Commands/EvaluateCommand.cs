@@ -35,9 +35,12 @@ public static class EvaluateCommand
                 "reported); without it that is an error.",
         };
         var topLosses = new Option<int>("--top-losses") { Description = $"Also write {TopLossesFileName}: the N images with the highest loss (fastai's plot_top_losses)." };
+        var tta = new Option<bool>("--tta") { Description = "Also score with test-time augmentation (fastai's learn.tta: n augmented passes blended with the plain one, beta 0.25)." };
+        var ttaPasses = new Option<int>("--tta-n") { Description = "Augmented passes for --tta.", DefaultValueFactory = _ => 4 };
+        var minScale = new Option<float>("--min-scale") { Description = "aug_transforms min_scale the model was trained with (for --tta).", DefaultValueFactory = _ => 0.5f };
         var maxPixels = MaxPixelsOption.Create();
         var command = new Command("evaluate", "Evaluate a model.zip on an image folder: accuracy, log-loss, per-class table, confusion matrix, most confused.");
-        foreach (Option option in new Option[] { model, data, split, output, cache, allowUnknown, maxPixels, topLosses })
+        foreach (Option option in new Option[] { model, data, split, output, cache, allowUnknown, maxPixels, topLosses, tta, ttaPasses, minScale })
             command.Options.Add(option);
         command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, cancellationToken, async writer =>
         {
@@ -53,7 +56,7 @@ public static class EvaluateCommand
 
             string root = await DatasetSources.ResolveAsync(selection, parseResult.GetValue(cache), cancellationToken: cancellationToken).ConfigureAwait(false);
             var ml = new MLContext(seed: 0);
-            var transformer = ModelZip.Load(ml, modelPath, out _);
+            var transformer = ModelZip.Load(ml, modelPath, out var inputSchema);
             var items = LoadSplit(root, splitName);
             string[] modelClasses = ImagePrediction.GetClassNames(transformer.GetOutputSchema(ml.Data.LoadFromEnumerable(items).Schema));
             var known = modelClasses.ToHashSet(StringComparer.Ordinal);
@@ -92,6 +95,8 @@ public static class EvaluateCommand
             if (unknownCount > 0)
                 writer.WriteLine($"left out: {unknownCount} images whose labels the model was not trained on ({unknownList})");
             report.WriteText(writer);
+            if (parseResult.GetValue(tta))
+                TtaEvaluation.Run(ml, transformer, inputSchema, rows, parseResult.GetValue(ttaPasses), parseResult.GetValue(minScale), writer);
             if (interpretation is not null)
             {
                 writer.WriteLine("top losses (predicted/actual loss probability):");

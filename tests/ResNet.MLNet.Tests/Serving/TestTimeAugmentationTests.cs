@@ -77,4 +77,32 @@ public sealed class TestTimeAugmentationTests(TrainedClassifier trained) : IClas
 
         Assert.NotEqual(trained.ValidImages, shuffledPaths);
     }
+
+    [Fact]
+    public void AReloadedModelZipGetsItsAugmentationRebuiltInFrontOfItsNetwork()
+    {
+        var ml = new MLContext(seed: 0);
+        var loaded = ml.Model.Load(trained.ModelPath, out var inputSchema);
+        var augmenting = AugmentingModel.FromModel(ml, loaded, inputSchema, trained.Data.Valid);
+
+        var result = TestTimeAugmentation.Predict(augmenting, trained.Data.Valid, new TtaOptions { Passes = 2 });
+
+        // The rebuilt scoring pass is the model.zip's; the augmented passes are not.
+        var reloaded = loaded.Transform(trained.Data.Valid).GetColumn<float[]>("Score").ToArray();
+        for (int row = 0; row < reloaded.Length; row++)
+            for (int c = 0; c < reloaded[row].Length; c++)
+                Assert.Equal(reloaded[row][c], result.Plain[row][c], 5);
+        double largest = result.Augmented.Zip(reloaded, (a, p) => a.Zip(p, (x, y) => Math.Abs(x - y)).Max()).Max();
+        Assert.True(largest > 1e-3, $"the augmented passes should differ from the plain one (largest difference {largest})");
+    }
+
+    [Fact]
+    public async Task EvaluateWithTtaPrintsTtaAndPlainAccuracy()
+    {
+        var (code, output, error) = await Cli.CliRun.RunAsync("evaluate", "--model", trained.ModelPath, "--data", trained.DataFolder,
+            "--out", trained.Combine("tta"), "--tta", "--tta-n", "2");
+
+        Assert.True(code == 0, error);
+        Assert.Matches(@"tta \(n=2, beta=0.25\): accuracy \d\.\d{4}   log-loss \d+\.\d{4}   \(plain: accuracy \d\.\d{4}", output);
+    }
 }
