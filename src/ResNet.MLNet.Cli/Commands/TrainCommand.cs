@@ -34,6 +34,7 @@ public static class TrainCommand
         var freezeEpochs = new Option<int>("--freeze-epochs") { Description = "fine_tune's epochs with the body frozen.", DefaultValueFactory = _ => 1 };
         var lrMult = new Option<float>("--lr-mult") { Description = "fine_tune's ratio of the head's to the first layers' learning rate.", DefaultValueFactory = _ => 100 };
         var accumulate = new Option<int>("--accumulate") { Description = "Sum the gradients of this many batches per optimiser step (effective batch = --bs × this).", DefaultValueFactory = _ => 1 };
+        var flipTta = new Option<bool>("--flip-tta") { Description = "Score (and save model.zip) as the mean of each image and its mirror: flip TTA inside the ONNX network." };
         var command = new Command("train", "Train a chapter model on an image folder and save model.zip with its history and metrics.");
         setup.AddTo(command);
         command.Options.Add(epochs);
@@ -42,6 +43,7 @@ public static class TrainCommand
         command.Options.Add(resume);
         foreach (Option recipe in new Option[] { saveBest, earlyStop, monitor, labelSmoothing, mixUp, cutMix, accumulate, init, fineTune, freezeEpochs, lrMult })
             command.Options.Add(recipe);
+        command.Options.Add(flipTta);
         command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, cancellationToken, async writer =>
         {
             // Everything that can be checked without data is checked first: options, the output folder and its lock.
@@ -79,12 +81,12 @@ public static class TrainCommand
             trainer.FineTune = parseResult.GetValue(fineTune);
             trainer.FreezeEpochs = parseResult.GetValue(freezeEpochs);
             trainer.LearningRateMultiplier = parseResult.GetValue(lrMult);
-            Train(resolved, folder, writer, cancellationToken);
+            Train(resolved, folder, parseResult.GetValue(flipTta), writer, cancellationToken);
         }));
         return command;
     }
 
-    private static void Train(TrainingSetup.Resolved run, OutputFolder output, TextWriter writer, CancellationToken cancellationToken)
+    private static void Train(TrainingSetup.Resolved run, OutputFolder output, bool flipTta, TextWriter writer, CancellationToken cancellationToken)
     {
         var ml = run.ML;
         string folder = output.Path;
@@ -98,6 +100,7 @@ public static class TrainCommand
         try
         {
             var network = model.OfType<ResNetTransformer>().Single();
+            network.FlipTta = flipTta;
             var scored = model.Transform(run.Data.Valid);
             var report = new ClassificationReport(ml.MulticlassClassification.Evaluate(scored), network.ClassNames);
 

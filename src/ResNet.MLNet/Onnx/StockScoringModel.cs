@@ -48,26 +48,35 @@ public static class StockScoringModel
     /// <param name="classNames">Class names in key order (key 1 is <c>classNames[0]</c>).</param>
     /// <param name="featureColumnName">The image tensor column the network reads.</param>
     /// <param name="imageShape">The tensor shape [channels, height, width].</param>
+    /// <param name="flipTta">Score each image as the mean of its probabilities and its horizontal mirror's (flip
+    /// test-time augmentation, computed inside the one ONNX graph).</param>
     public static TransformerChain<ITransformer> Create(nn.Module<Tensor, Tensor> network, IReadOnlyList<string> classNames,
-        string featureColumnName, IReadOnlyList<int> imageShape)
+        string featureColumnName, IReadOnlyList<int> imageShape, bool flipTta = false)
     {
         ArgumentNullException.ThrowIfNull(network);
         CheckArguments(classNames, featureColumnName, imageShape);
-        var onnx = ExportScoringNetwork(network, classNames, featureColumnName, imageShape);
+        var onnx = ExportScoringNetwork(network, classNames, featureColumnName, imageShape, flipTta);
         return Create(onnx, classNames, featureColumnName, imageShape);
     }
 
-    /// <summary>The ONNX scoring graph: feature tensor [1,C,H,W] → <c>Score</c> [classes] and the ArgMax index [1].</summary>
+    /// <summary>
+    /// The ONNX scoring graph: feature tensor [1,C,H,W] → <c>Score</c> [classes] and the ArgMax index [1]. With
+    /// <paramref name="flipTta"/>, the image and its mirror (Slice with step −1 along the width) run as one batch of
+    /// two and <c>Score</c> is the mean of their softmax probabilities.
+    /// </summary>
     internal static byte[] ExportScoringNetwork(nn.Module<Tensor, Tensor> network, IReadOnlyList<string> classNames,
-        string featureColumnName, IReadOnlyList<int> imageShape)
+        string featureColumnName, IReadOnlyList<int> imageShape, bool flipTta = false)
     {
         var graph = new OnnxGraphBuilder(network.GetName());
         graph.UseOperatorSet(OnnxGraphBuilder.MlDomain, OnnxGraphBuilder.DefaultMlOpset);
         var input = graph.AddInput(featureColumnName, OnnxElementType.Float, 1, imageShape[0], imageShape[1], imageShape[2]);
-        var logits = OnnxExporter.AddNetwork(graph, network, input, imageShape[0], imageShape[1], imageShape[2], foldBatchNorm: true, out long classes);
+        var batch = flipTta ? graph.AddNode("Concat", [input, AddMirror(graph, input)], OnnxAttribute.Int("axis", 0)) : input;
+        var logits = OnnxExporter.AddNetwork(graph, network, batch, imageShape[0], imageShape[1], imageShape[2], foldBatchNorm: true, out long classes);
         if (classes != classNames.Count)
             throw new ArgumentException($"The network outputs {classes} classes but {classNames.Count} class names were given.", nameof(classNames));
         var probabilities = graph.AddNode("Softmax", [logits], OnnxAttribute.Int("axis", 1));
+        if (flipTta)
+            probabilities = graph.AddNode("ReduceMean", [probabilities], OnnxAttribute.Ints("axes", [0]), OnnxAttribute.Int("keepdims", 1));
         graph.AddNode("Reshape", [probabilities, graph.AddInitializer("score_shape", [(long)classNames.Count], 1)], [ScoreColumnName]);
         graph.AddNode("ArgMax", [probabilities], [IndexColumn], [OnnxAttribute.Int("axis", 1), OnnxAttribute.Int("keepdims", 0)]);
 
@@ -83,6 +92,14 @@ public static class StockScoringModel
         graph.AddOutput(IndexColumn, OnnxElementType.Int64, 1);
         return graph.ToModelBytes();
     }
+
+    /// <summary>The horizontal mirror of an [N, C, H, W] tensor: Slice along the width from the last column backwards.</summary>
+    private static string AddMirror(OnnxGraphBuilder graph, string input) =>
+        graph.AddNode("Slice", [input,
+            graph.AddInitializer("mirror_starts", [-1L], 1),
+            graph.AddInitializer("mirror_ends", [long.MinValue], 1),
+            graph.AddInitializer("mirror_axes", [3L], 1),
+            graph.AddInitializer("mirror_steps", [-1L], 1)]);
 
     /// <summary>Builds the chain around an already exported scoring graph (see <see cref="ExportScoringNetwork"/>).</summary>
     internal static TransformerChain<ITransformer> Create(byte[] scoringOnnx, IReadOnlyList<string> classNames,

@@ -92,6 +92,13 @@ public sealed class ResNetTransformer : ITransformer, IDisposable
         return builder.ToSchema();
     }
 
+    /// <summary>
+    /// Flip test-time augmentation: score each image as the mean of its softmax probabilities and those of its
+    /// horizontal mirror, in memory and in the saved model.zip (inside its ONNX graph, so stock ML.NET and plain ONNX
+    /// consumers get it too). Off by default; costs a second forward pass per image.
+    /// </summary>
+    public bool FlipTta { get; set; }
+
     /// <summary>Rows scored together by <see cref="Transform"/> (one forward pass per batch). Default 64.</summary>
     public int ScoringBatchSize
     {
@@ -158,7 +165,7 @@ public sealed class ResNetTransformer : ITransformer, IDisposable
     /// </summary>
     void ICanSaveModel.Save(ModelSaveContext ctx)
     {
-        using var stock = Onnx.StockScoringModel.Create(Model, ClassNames, FeatureColumnName, ImageShape);
+        using var stock = Onnx.StockScoringModel.Create(Model, ClassNames, FeatureColumnName, ImageShape, FlipTta);
         ((ICanSaveModel)stock).Save(ctx);
     }
 
@@ -185,7 +192,9 @@ public sealed class ResNetTransformer : ITransformer, IDisposable
             using var scope = torch.NewDisposeScope();
             var x = torch.tensor(pixels, [rows, ImageShape[0], ImageShape[1], ImageShape[2]]).to(Device);
             if (ChannelsLast && rows > 1) x = MemoryFormat.ToChannelsLast(x);
-            var p = nn.functional.softmax(Model.forward(x), 1).to(ScalarType.Float32).cpu();
+            var p = nn.functional.softmax(Model.forward(x), 1);
+            if (FlipTta) p = (p + nn.functional.softmax(Model.forward(x.flip(3)), 1)) / 2;
+            p = p.to(ScalarType.Float32).cpu();
             p.data<float>().CopyTo(probabilities[..(rows * c)], 0, 0);
         }
     }
