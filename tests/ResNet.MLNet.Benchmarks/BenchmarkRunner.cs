@@ -101,6 +101,7 @@ public static class BenchmarkRunner
         foreach (var fitted in forScoring)
         {
             Scoring.Run(table, fitted, output, quick);
+            Serving.Run(table, fitted, Path.Combine(output, $"model-{fitted.Trainer.ArchitectureName}.zip"), quick);
             fitted.Trainer.Dispose();
         }
 
