@@ -9,9 +9,14 @@ namespace ResNet.MLNet;
 /// bytes are decoded exactly as ML.NET's <c>LoadImages</c> decodes files, so bytes and paths give the same scores.
 /// Not thread-safe, like ML.NET's <c>PredictionEngine</c>; one per thread, or a pool.
 /// </summary>
+/// <remarks>
+/// <see cref="Dispose"/> does not dispose the inner ML.NET <c>PredictionEngine</c>: in ML.NET 5.0.1 disposing one
+/// engine over a chain with <c>ApplyOnnxModel</c> breaks every other engine of the same model (their next prediction
+/// throws <see cref="NullReferenceException"/> inside ONNX Runtime), so the engine is left to the garbage collector.
+/// </remarks>
 public sealed class ImageBytesPredictionEngine : IDisposable
 {
-    private readonly PredictionEngine<DecodedImageRow, ImagePrediction> _engine;
+    private PredictionEngine<DecodedImageRow, ImagePrediction>? _engine;
 
     internal ImageBytesPredictionEngine(MLContext ml, ImageBytesModel model)
     {
@@ -29,10 +34,11 @@ public sealed class ImageBytesPredictionEngine : IDisposable
     /// <exception cref="InvalidDataException">The bytes are empty, not an image, or truncated.</exception>
     public ImagePrediction Predict(ReadOnlySpan<byte> encodedImage, string source = "the encoded image")
     {
+        var engine = _engine ?? throw new ObjectDisposedException(nameof(ImageBytesPredictionEngine));
         using var image = ImageDecoder.Decode(encodedImage, source);
-        return _engine.Predict(new DecodedImageRow { Image = image });
+        return engine.Predict(new DecodedImageRow { Image = image });
     }
 
-    /// <inheritdoc />
-    public void Dispose() => _engine.Dispose();
+    /// <summary>Stops this engine; the model and its other engines keep working (see the remarks).</summary>
+    public void Dispose() => _engine = null;
 }

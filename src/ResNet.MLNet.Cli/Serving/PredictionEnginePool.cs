@@ -6,17 +6,20 @@ namespace ResNet.MLNet.Cli.Serving;
 /// <summary>
 /// Hands out <see cref="ImageBytesPredictionEngine"/>s for one model, one caller at a time per engine (ML.NET's
 /// <c>PredictionEnginePool</c> pattern on <c>Microsoft.Extensions.ObjectPool</c>): engines are created on demand,
-/// reused, never shared between concurrent requests, and disposed with the pool.
+/// reused and never shared between concurrent requests. Engines beyond <see cref="MaximumRetained"/> are dropped,
+/// never disposed: in ML.NET 5.0.1 disposing one engine breaks the other engines of the same model.
 /// </summary>
-internal sealed class PredictionEnginePool : IDisposable
+internal sealed class PredictionEnginePool
 {
+    /// <summary>How many idle engines the pool keeps (more than the server's concurrent requests in practice).</summary>
+    public const int MaximumRetained = 64;
+
     private readonly ObjectPool<ImageBytesPredictionEngine> _pool;
 
     public PredictionEnginePool(MLContext ml, ImageBytesModel model)
     {
         Model = model;
-        var provider = new DefaultObjectPoolProvider { MaximumRetained = Math.Max(2, Environment.ProcessorCount * 2) };
-        _pool = provider.Create(new EnginePolicy(ml, model));
+        _pool = new DefaultObjectPool<ImageBytesPredictionEngine>(new EnginePolicy(ml, model), MaximumRetained);
     }
 
     /// <summary>The model the engines score with.</summary>
@@ -36,8 +39,6 @@ internal sealed class PredictionEnginePool : IDisposable
             _pool.Return(engine);
         }
     }
-
-    public void Dispose() => (_pool as IDisposable)?.Dispose();
 
     private sealed class EnginePolicy(MLContext ml, ImageBytesModel model) : IPooledObjectPolicy<ImageBytesPredictionEngine>
     {

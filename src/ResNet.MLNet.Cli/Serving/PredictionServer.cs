@@ -53,6 +53,7 @@ internal sealed class PredictionServer : IAsyncDisposable
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(console => console.SingleLine = true).SetMinimumLevel(LogLevel.Warning);   // failed requests only
         builder.WebHost.UseUrls($"http://{options.Host}:{options.Port}");
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxImageBytes + MultipartOverhead);
         var app = builder.Build();
@@ -67,7 +68,6 @@ internal sealed class PredictionServer : IAsyncDisposable
         catch
         {
             await app.DisposeAsync().ConfigureAwait(false);
-            pool.Dispose();
             throw;
         }
 
@@ -89,11 +89,7 @@ internal sealed class PredictionServer : IAsyncDisposable
         await _app.StopAsync(CancellationToken.None).ConfigureAwait(false);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _app.DisposeAsync().ConfigureAwait(false);
-        _pool.Dispose();
-    }
+    public ValueTask DisposeAsync() => _app.DisposeAsync();
 
     private static async Task<IResult> PredictAsync(HttpContext http, PredictionEnginePool pool, ServeOptions options)
     {

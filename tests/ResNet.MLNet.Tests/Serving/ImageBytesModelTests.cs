@@ -65,4 +65,21 @@ public sealed class ImageBytesModelTests(TrainedClassifier trained) : IClassFixt
         var error = Assert.Throws<ArgumentException>(() => ImageBytesModel.FromModel(ml, model, data.Schema));
         Assert.Contains("no image-loading step", error.Message);
     }
+
+    [Fact]
+    public void DisposingOneEngineLeavesTheOtherEnginesOfTheModelWorking()
+    {
+        var ml = new MLContext();
+        var model = ImageBytesModel.Load(ml, trained.ModelPath);
+        byte[] bytes = File.ReadAllBytes(trained.ValidImages[0]);
+        var first = model.CreatePredictionEngine(ml);
+        using var second = model.CreatePredictionEngine(ml);
+        var expected = first.Predict(bytes).Score;
+
+        first.Dispose();
+
+        Assert.Equal(expected, second.Predict(bytes).Score);
+        Assert.Equal(expected, model.CreatePredictionEngine(ml).Predict(bytes).Score);
+        Assert.Throws<ObjectDisposedException>(() => first.Predict(bytes));
+    }
 }
