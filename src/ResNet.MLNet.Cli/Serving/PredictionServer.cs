@@ -75,12 +75,16 @@ internal sealed class PredictionServer : IAsyncDisposable
         return new PredictionServer(app, pool, new Uri(addresses.First().TrimEnd('/') + "/"));
     }
 
-    /// <summary>Runs until <paramref name="cancellationToken"/> is cancelled, then stops.</summary>
+    /// <summary>
+    /// Runs until <paramref name="cancellationToken"/> is cancelled or the host is asked to stop (ASP.NET Core's
+    /// console lifetime turns Ctrl+C and SIGTERM into that), then stops.
+    /// </summary>
     public async Task WaitForShutdownAsync(CancellationToken cancellationToken)
     {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _app.Lifetime.ApplicationStopping);
         try
         {
-            await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(Timeout.Infinite, stop.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
