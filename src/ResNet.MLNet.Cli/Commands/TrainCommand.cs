@@ -96,13 +96,18 @@ public static class TrainCommand
         var pipeline = run.Preprocessing
             .Append(ml.MulticlassClassification.Trainers.ResNet(run.Trainer))
             .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var model = InCliTerms(() => pipeline.Fit(run.Data.All));
+        var fitTime = clock.Elapsed;
         try
         {
             var network = model.OfType<ResNetTransformer>().Single();
             network.FlipTta = flipTta;
+            clock.Restart();
             var scored = model.Transform(run.Data.Valid);
             var report = new ClassificationReport(ml.MulticlassClassification.Evaluate(scored), network.ClassNames);
+            var evaluationTime = clock.Elapsed;
+            clock.Restart();
 
             // model.zip first, and until it is in place a signal leaves every earlier output as it was; the rest belongs
             // to the committed model and is written even if a signal arrives meanwhile.
@@ -117,8 +122,11 @@ public static class TrainCommand
             WriteHistory(network.History, folder);
             report.SaveJson(Path.Combine(folder, "metrics.json"));
             report.SaveConfusionMatrixPng(Path.Combine(folder, "confusion.png"));
+            var savingTime = clock.Elapsed;
             writer.WriteLine();
             report.WriteText(writer, mostConfused: 5);
+            writer.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"time: fit {fitTime.TotalSeconds:F1} s (decoding, step trial, epochs), evaluation {evaluationTime.TotalSeconds:F1} s, saving {savingTime.TotalSeconds:F1} s"));
             writer.WriteLine($"saved: {modelPath} ({new FileInfo(modelPath).Length / 1024.0 / 1024.0:F1} MiB), history.csv, history.json, loss.png, metrics.json, confusion.png in {folder}");
         }
         finally

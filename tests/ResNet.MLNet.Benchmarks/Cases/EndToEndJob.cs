@@ -8,6 +8,12 @@ public sealed record EndToEndJob(double TotalSeconds, IReadOnlyList<EndToEndJob.
     /// <summary>One epoch's split: the whole epoch, waiting for data, training steps, the validation pass; and its metrics.</summary>
     public sealed record Epoch(double Seconds, double DataSeconds, double StepSeconds, double ValidSeconds, double ValidLoss, double Accuracy);
 
+    /// <summary>Our side only: the train command's evaluation and saving after the fit.</summary>
+    public double AfterFitSeconds { get; init; }
+
+    /// <summary>Our side only: the whole train command's wall time.</summary>
+    public double CommandSeconds { get; init; }
+
     private IEnumerable<Epoch> Steady => Epochs.Count > 1 ? Epochs.Skip(1) : Epochs;
     private double SteadyMedian(Func<Epoch, double> value) => new Sample(Steady.Select(value).ToArray()).Median;
 

@@ -60,8 +60,11 @@ public static class RealSizeEndToEnd
         Report(table, name, $"PyTorch {reference!.Version}", theirs, $"pytorch_reference.py e2e, layout {string.Join("/", theirs.Select(t => t.Format).Distinct())} (timed choice)");
         var endToEnd = new Sample(ours.Zip(theirs, (o, t) => t.TotalSeconds / o.TotalSeconds).ToArray());
         table.Add(new Result("ratio", name, "ours / PyTorch end to end (speed)", endToEnd.Median, "×",
-            $"target ≥ 1.0; PyTorch's total time (decode + layout trial + {epochs} epochs with validation) / ours (the train command's wall time: " +
-            $"loading, step trial, {epochs} epochs with validation, final evaluation, model.zip), median of {rounds} alternating rounds (range {endToEnd.Min:F2}–{endToEnd.Max:F2})"));
+            $"target ≥ 1.0; PyTorch's total time (decode + layout trial + {epochs} epochs with validation) / ours (the train command's fit: " +
+            $"loading, decode, step trial, {epochs} epochs with validation), median of {rounds} alternating rounds (range {endToEnd.Min:F2}–{endToEnd.Max:F2})"));
+        var command = new Sample(ours.Zip(theirs, (o, t) => t.TotalSeconds / o.CommandSeconds).ToArray());
+        table.Add(new Result("ratio", name, "PyTorch total / our whole train command", command.Median, "×",
+            $"ours also evaluating and saving model.zip after the fit ({Median(ours, j => j.AfterFitSeconds):F1} s); range {command.Min:F2}–{command.Max:F2}"));
         var steady = new Sample(ours.Zip(theirs, (o, t) => t.SteadyEpochSeconds / o.SteadyEpochSeconds).ToArray());
         table.Add(new Result("ratio", name, "ours / PyTorch steady epoch (speed)", steady.Median, "×",
             $"epochs after the first, validation included; range {steady.Min:F2}–{steady.Max:F2}"));
@@ -92,8 +95,9 @@ public static class RealSizeEndToEnd
         var log = new StringWriter();
         string[] args = ["train", "--data", folder, "--arch", architecture.Name, "--epochs", epochs.ToString(), "--lr", MaxLearningRate,
             "--bs", Batch.ToString(), "--seed", Seed.ToString(), "--out", output];
-        // Each run times its step trial as a first run on the machine would (a fresh records file), and the total is the
-        // command's wall time: data loading, trial, epochs, and also the final evaluation and model.zip save.
+        // Each run pays its step trial as a first run on the machine would (a fresh records file). The total is the
+        // command's own "fit" time — data loading, decoding, the step trial and the epochs with validation, what the
+        // PyTorch reference's total covers; the evaluation and saving after it are reported apart.
         Environment.SetEnvironmentVariable(StepTrialRecords.EnvironmentVariable, Path.Combine(output, "step-trials.json"));
         var clock = System.Diagnostics.Stopwatch.StartNew();
         int exit = CliApp.RunAsync(args, log, log).GetAwaiter().GetResult();
@@ -105,6 +109,9 @@ public static class RealSizeEndToEnd
             e.GetProperty("validSeconds").GetDouble(), e.GetProperty("validLoss").GetDouble(), e.GetProperty("accuracy").GetDouble())).ToArray();
         int train = Directory.GetFiles(Path.Combine(folder, "train"), "*", SearchOption.AllDirectories).Length;
         int valid = Directory.GetFiles(Path.Combine(folder, "val"), "*", SearchOption.AllDirectories).Length;
-        return new EndToEndJob(clock.Elapsed.TotalSeconds, epochsRead, train / Batch * Batch, valid, "tuned");
+        var times = System.Text.RegularExpressions.Regex.Match(log.ToString(), @"time: fit ([0-9.]+) s .*evaluation ([0-9.]+) s, saving ([0-9.]+) s");
+        if (!times.Success) throw new InvalidOperationException($"resnet-mlnet train printed no 'time:' line:\n{log}");
+        double Seconds(int group) => double.Parse(times.Groups[group].Value, System.Globalization.CultureInfo.InvariantCulture);
+        return new EndToEndJob(Seconds(1), epochsRead, train / Batch * Batch, valid, "tuned") { AfterFitSeconds = Seconds(2) + Seconds(3), CommandSeconds = clock.Elapsed.TotalSeconds };
     }
 }
