@@ -44,6 +44,26 @@ public static class ImageTransformsCatalog
         return new PresizeImagesEstimator(outputColumnName, size, method, inputColumnName);
     }
 
+    /// <summary>
+    /// <see cref="LoadImageFiles"/> → <see cref="PresizeImages"/> → <see cref="ImagesToTensor"/> → cache checkpoint as one
+    /// step: <c>Fit</c> decodes each image of its data once, on every core, into <paramref name="cache"/>, and every later
+    /// pass (epochs, validation, <c>Transform</c> and <c>Evaluate</c> of the same rows) reads the stored pixels without
+    /// opening a file. The pixels are the explicit chain's scoring pixels (centred presize); saved as ML.NET's stock chain.
+    /// </summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="outputColumnName">The pixel column to create: <c>Vector&lt;Byte, 3, size, size&gt;</c>, planar RGB.</param>
+    /// <param name="inputColumnName">The text column of image paths.</param>
+    /// <param name="size">Side of the presized squares in pixels (fastai's <c>Resize(size)</c>).</param>
+    /// <param name="method">Crop (centred), Pad or Squish.</param>
+    /// <param name="cache">Where the decoded images live: <see cref="ImageCache.InMemory"/> (default) or <see cref="ImageCache.OnDisk"/>.</param>
+    /// <param name="maxPixels">Largest width × height decoded (see <see cref="LoadImageFiles"/>).</param>
+    public static LoadPresizedImagesEstimator LoadPresizedImages(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
+        int size, ResizeMethod method = ResizeMethod.Crop, ImageCache? cache = null, long maxPixels = ImageFilePolicy.DefaultMaxPixels)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new LoadPresizedImagesEstimator(outputColumnName, inputColumnName, size, method, cache ?? ImageCache.InMemory, maxPixels);
+    }
+
     /// <summary>Planar RGB bytes <c>Vector&lt;Byte, 3, H, W&gt;</c> (0..255) from images of a known size.</summary>
     /// <param name="catalog">The transforms catalog.</param>
     /// <param name="outputColumnName">The pixel column to create.</param>

@@ -1,10 +1,10 @@
-using System.Diagnostics.Metrics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using ResNet.MLNet.Data;
 using ResNet.MLNet.Modules;
 using ResNet.MLNet.Tests.Cli;
 using ResNet.MLNet.Tests.Data;
+using ResNet.MLNet.Tests.Transforms;
 using ResNet.MLNet.Training;
 using ResNet.MLNet.Transforms;
 
@@ -112,27 +112,5 @@ public sealed class DecodeOnceTests : IDisposable
             "--size", "32", "--presize", "40", "--out", _temp.Combine("lr_find.png"));
         Assert.True(code == 0, error + output);
         Assert.Equal(TrainImages + ValidImages, decoded.Count);
-    }
-
-    /// <summary>Sums the library's decoded-images counter while alive.</summary>
-    private sealed class DecodeCounter : IDisposable
-    {
-        private readonly MeterListener _listener = new();
-        private long _count;
-
-        public DecodeCounter()
-        {
-            _listener.InstrumentPublished = (instrument, listener) =>
-            {
-                if (instrument.Meter.Name == DecodeMetrics.MeterName && instrument.Name == DecodeMetrics.DecodedCounterName)
-                    listener.EnableMeasurementEvents(instrument);
-            };
-            _listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref _count, value));
-            _listener.Start();
-        }
-
-        public long Count => Interlocked.Read(ref _count);
-
-        public void Dispose() => _listener.Dispose();
     }
 }
