@@ -29,6 +29,7 @@ public static class EvaluateCommand
         split.AcceptOnlyFromAmong("valid", "train", "all");
         var output = new Option<string?>("--out", "-o") { Description = $"Folder for {MetricsFileName} and {ConfusionFileName} (default: beside the model)." };
         var cache = new Option<string?>("--cache") { Description = "Dataset cache folder." };
+        var imageCache = ImageCacheOption.Create();
         var allowUnknown = new Option<bool>("--allow-unknown-labels")
         {
             Description = "When some images have labels the model was not trained on, score only the others (they are counted and " +
@@ -40,7 +41,7 @@ public static class EvaluateCommand
         var minScale = new Option<float>("--min-scale") { Description = "aug_transforms min_scale the model was trained with (for --tta).", DefaultValueFactory = _ => 0.5f };
         var maxPixels = MaxPixelsOption.Create();
         var command = new Command("evaluate", "Evaluate a model.zip on an image folder: accuracy, log-loss, per-class table, confusion matrix, most confused.");
-        foreach (Option option in new Option[] { model, data, split, output, cache, allowUnknown, maxPixels, topLosses, tta, ttaPasses, minScale })
+        foreach (Option option in new Option[] { model, data, split, output, cache, allowUnknown, maxPixels, topLosses, tta, ttaPasses, minScale, imageCache })
             command.Options.Add(option);
         command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, cancellationToken, async writer =>
         {
@@ -73,15 +74,22 @@ public static class EvaluateCommand
                     $"not trained on ({unknownList}); pass --allow-unknown-labels to score only the other {items.Count - unknownCount}.");
 
             var scoredItems = items.Where(i => known.Contains(i.Label)).ToArray();
-            foreach (var item in scoredItems)
-            {
-                // The checks training applies (ML.NET's loader in model.zip would stop on a bad file without naming it,
-                // or score a truncated one).
-                cancellationToken.ThrowIfCancellationRequested();
-                ImageFilePolicy.Check(item.ImagePath, pixelLimit);
-            }
             var rows = ml.Data.LoadFromEnumerable(scoredItems);
-            var scored = transformer.Transform(rows);
+            var scoring = ImageCacheModel.TryCreate(ml, transformer, rows, nameof(ImageFolderItem.ImagePath), presize =>
+                ImageCacheOption.Resolve(parseResult.GetValue(imageCache)!, root, scoredItems.Length, presize, parseResult.GetValue(cache),
+                    writer, cancellationToken), pixelLimit, out string? uncached);
+            if (scoring is null)
+            {
+                writer.WriteLine($"note: images are decoded without an image cache: {uncached}");
+                foreach (var item in scoredItems)
+                {
+                    // The checks the image cache applies when it decodes (ML.NET's loader in model.zip would stop on a bad
+                    // file without naming it, or score a truncated one).
+                    cancellationToken.ThrowIfCancellationRequested();
+                    ImageFilePolicy.Check(item.ImagePath, pixelLimit);
+                }
+            }
+            var scored = (scoring ?? transformer).Transform(rows);
             var report = new ClassificationReport(ml.MulticlassClassification.Evaluate(scored), modelClasses);
             cancellationToken.ThrowIfCancellationRequested();
 

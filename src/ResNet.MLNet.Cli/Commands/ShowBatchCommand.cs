@@ -29,10 +29,12 @@ public static class ShowBatchCommand
         var seed = new Option<int>("--seed") { Description = "Seed of the training pass (shuffle and augmentation).", DefaultValueFactory = _ => 0 };
         var validName = new Option<string>("--valid-name") { Description = "Validation folder name under root.", DefaultValueFactory = _ => "val" };
         var noAugment = new Option<bool>("--no-augment") { Description = "Show the validation transform instead of random augmentation." };
+        var imageCache = ImageCacheOption.Create();
+        var cache = new Option<string?>("--cache") { Description = "Dataset cache folder (where --image-cache auto keeps a store on disk)." };
 
         var command = new Command("show-batch", "Write a PNG grid of augmented training images with their labels (fastai's show_batch).");
         command.Arguments.Add(root);
-        foreach (Option option in new Option[] { output, maxN, presize, size, minScale, seed, validName, noAugment })
+        foreach (Option option in new Option[] { output, maxN, presize, size, minScale, seed, validName, noAugment, imageCache, cache })
             command.Options.Add(option);
         command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, cancellationToken, writer =>
         {
@@ -42,25 +44,27 @@ public static class ShowBatchCommand
             float scale = parseResult.GetValue(minScale);
             if (!(scale > 0 && scale <= 1)) throw new ArgumentException($"--min-scale must lie in (0, 1], got {scale}.");
             string folder = parseResult.GetValue(root) ?? SyntheticImages.GetOrCreate();
-            string written = Run(folder, parseResult.GetValue(validName)!, parseResult.GetValue(output)!, parseResult.GetValue(maxN),
-                parseResult.GetValue(presize), parseResult.GetValue(size), parseResult.GetValue(minScale), parseResult.GetValue(seed),
-                !parseResult.GetValue(noAugment));
+            var ml = new MLContext(seed: parseResult.GetValue(seed));
+            string? valid = Directory.Exists(Path.Combine(folder, parseResult.GetValue(validName)!)) ? parseResult.GetValue(validName) : null;
+            ImageFolder data = ml.Data.LoadImageFolder(folder, valid);
+            var options = new ImagePreprocessingOptions
+            {
+                Presize = parseResult.GetValue(presize),
+                Size = parseResult.GetValue(size),
+                MinScale = scale,
+                Cache = ImageCacheOption.Resolve(parseResult.GetValue(imageCache)!, folder, data.TrainCount, parseResult.GetValue(presize),
+                    parseResult.GetValue(cache), log: null, cancellationToken),
+            };
+            // One batch's worth of training rows: only the images shown are decoded (and stored, with a store on disk).
+            var sample = ml.Data.TakeRows(ml.Data.ShuffleRows(data.Train, parseResult.GetValue(seed)), parseResult.GetValue(maxN));
+            var train = ml.Transforms.ImageClassificationPreprocessing(options).Fit(sample).Transform(sample);
+            string written = ml.Data.ShowBatch(train, parseResult.GetValue(maxN), parseResult.GetValue(output)!, new ShowBatchOptions
+            {
+                Seed = parseResult.GetValue(noAugment) ? null : parseResult.GetValue(seed),
+                NormalizedWith = options.Normalization,
+            });
             writer.WriteLine(written);
         }));
         return command;
-    }
-
-    private static string Run(string root, string validName, string output, int maxN, int presize, int size, float minScale, int seed, bool augment)
-    {
-        var ml = new MLContext(seed: seed);
-        string? valid = Directory.Exists(Path.Combine(root, validName)) ? validName : null;
-        ImageFolder data = ml.Data.LoadImageFolder(root, valid);
-        var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
-            .Append(ml.Transforms.LoadImageFiles("Image", "ImagePath"))
-            .Append(ml.Transforms.PresizeImages("Image", presize, ResizeMethod.Crop))
-            .Append(ml.Transforms.ImagesToTensor("Pixels", "Image"))
-            .Append(ml.Transforms.AugmentImages("Pixels", new AugmentOptions { MinScale = minScale, Size = size }));
-        var train = pipeline.Fit(data.Train).Transform(data.Train);
-        return ml.Data.ShowBatch(train, maxN, output, new ShowBatchOptions { Seed = augment ? seed : null });
     }
 }

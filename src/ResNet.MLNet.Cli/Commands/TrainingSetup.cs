@@ -35,27 +35,24 @@ internal sealed class TrainingSetup
     public Option<string?> Cache { get; } = new("--cache") { Description = "Dataset cache folder." };
     public Option<string?> Pretrained { get; } = new("--pretrained") { Description = "PyTorch weights to start from: a .pt/.pth state dict or .safetensors (for torchvision-resnet*, torchvision's weights; its fc is left out)." };
     public Option<long> MaxPixels { get; } = MaxPixelsOption.Create();
+    public Option<string> ImageCache { get; } = ImageCacheOption.Create();
 
     public void AddTo(Command command)
     {
-        foreach (Option option in new Option[] { Data, Arch, Lr, BatchSize, Presize, Size, MinScale, Device, MixedPrecision, Seed, Cache, Pretrained, MaxPixels })
+        foreach (Option option in new Option[] { Data, Arch, Lr, BatchSize, Presize, Size, MinScale, Device, MixedPrecision, Seed, Cache, Pretrained, MaxPixels, ImageCache })
             command.Options.Add(option);
     }
 
     /// <summary>What the options resolve to: the data, the preprocessing pipeline and the trainer options.</summary>
-    /// <param name="Preprocessing">
-    /// The chapter's pipeline up to the trainer as one flat chain, so that the trainer appended to it (an
-    /// <see cref="EstimatorChain{TLastTransformer}"/>'s own <c>Append</c>) reads the images from its cache checkpoint.
-    /// Appended as an <c>IEstimator&lt;ITransformer&gt;</c> it would be fitted as a single step whose checkpoint never
-    /// reaches the trainer, and every pass would decode every image again.
-    /// </param>
+    /// <param name="Preprocessing">The chapter's pipeline up to the trainer (<c>ImageClassificationPreprocessing</c>).</param>
     public sealed record Resolved(MLContext ML, ImageFolder Data, EstimatorChain<NormalizeImagesTransformer> Preprocessing,
         ResNetTrainer.Options Trainer, int Presize, int Size);
 
 
     /// <summary>The options checked and resolved to values, before anything is downloaded or loaded.</summary>
     public sealed record Settings(string Selection, Architecture Architecture, bool Synthetic, int Size, int Presize, float MaxLearningRate,
-        int BatchSize, float MinScale, string Device, bool MixedPrecision, int Seed, string? Cache, string? Pretrained, long MaxPixels);
+        int BatchSize, float MinScale, string Device, bool MixedPrecision, int Seed, string? Cache, string? Pretrained, long MaxPixels,
+        string ImageCache);
 
     /// <summary>Checks every option (in the CLI's own terms: the flags) without touching data.</summary>
     /// <exception cref="ArgumentException">An option is out of range or unknown.</exception>
@@ -81,7 +78,8 @@ internal sealed class TrainingSetup
         string? pretrained = parseResult.GetValue(Pretrained) is string weights ? Path.GetFullPath(weights) : null;
         if (pretrained is not null && !File.Exists(pretrained)) throw new FileNotFoundException($"--pretrained {pretrained} does not exist.", pretrained);
         return new Settings(selection, architecture, synthetic, size, presize, lr, batchSize, minScale, device,
-            parseResult.GetValue(MixedPrecision), parseResult.GetValue(Seed), parseResult.GetValue(Cache), pretrained, MaxPixelsOption.Get(parseResult, MaxPixels));
+            parseResult.GetValue(MixedPrecision), parseResult.GetValue(Seed), parseResult.GetValue(Cache), pretrained, MaxPixelsOption.Get(parseResult, MaxPixels),
+            parseResult.GetValue(ImageCache)!);
     }
 
     /// <summary>Downloads (if needed) and loads the data and builds the pipeline and trainer options from checked settings.</summary>
@@ -97,13 +95,15 @@ internal sealed class TrainingSetup
                 "the last incomplete batch is dropped (as fastai does), so lower --bs.");
         output.WriteLine($"data: {root} ({data.Classes.Count} classes)");
 
-        var preprocessing = ml.Transforms.Conversion.MapValueToKey("Label")
-            .Append(ml.Transforms.LoadImageFiles("Image", "ImagePath", maxPixels: settings.MaxPixels))
-            .Append(ml.Transforms.PresizeImages("Image", settings.Presize, ResizeMethod.Crop))
-            .Append(ml.Transforms.ImagesToTensor("Pixels", "Image"))
-            .AppendCacheCheckpoint(ml)
-            .Append(ml.Transforms.AugmentImages("Pixels", new AugmentOptions { MinScale = settings.MinScale, Size = settings.Size }))
-            .Append(ml.Transforms.NormalizeImages("Pixels", ImageStats.ImageNet));
+        var preprocessing = ml.Transforms.ImageClassificationPreprocessing(new ImagePreprocessingOptions
+        {
+            Presize = settings.Presize,
+            Size = settings.Size,
+            MinScale = settings.MinScale,
+            MaxPixels = settings.MaxPixels,
+            Cache = ImageCacheOption.Resolve(settings.ImageCache, root, data.TrainCount + data.ValidCount, settings.Presize, settings.Cache,
+                output, cancellationToken),
+        });
 
         var trainer = new ResNetTrainer.Options
         {

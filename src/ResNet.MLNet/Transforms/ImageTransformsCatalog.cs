@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using ResNet.MLNet.Transforms;
 
 namespace ResNet.MLNet;
@@ -62,6 +63,26 @@ public static class ImageTransformsCatalog
     {
         ArgumentNullException.ThrowIfNull(catalog);
         return new LoadPresizedImagesEstimator(outputColumnName, inputColumnName, size, method, cache ?? ImageCache.InMemory, maxPixels);
+    }
+
+    /// <summary>
+    /// The chapter's data pipeline in one call: <c>MapValueToKey(label)</c> → <see cref="LoadPresizedImages"/> →
+    /// <see cref="AugmentImages"/> → <see cref="NormalizeImages"/>. Append the trainer to the returned chain.
+    /// </summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="options">Column names, sizes, augmentation and cache (the chapter's defaults when null).</param>
+    public static EstimatorChain<NormalizeImagesTransformer> ImageClassificationPreprocessing(this TransformsCatalog catalog,
+        ImagePreprocessingOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        var o = options ?? new ImagePreprocessingOptions();
+        if (o.Size > o.Presize)
+            throw new ArgumentOutOfRangeException(nameof(options), $"ImagePreprocessingOptions.Size ({o.Size}) must not exceed Presize ({o.Presize}).");
+        string pixels = o.FeatureColumnName;
+        return catalog.Conversion.MapValueToKey(o.LabelColumnName)
+            .Append(catalog.LoadPresizedImages(pixels, o.ImagePathColumnName, o.Presize, o.ResizeMethod, o.Cache, o.MaxPixels))
+            .Append(catalog.AugmentImages(pixels, new AugmentOptions { MinScale = o.MinScale, Size = o.Size }))
+            .Append(catalog.NormalizeImages(pixels, o.Normalization));
     }
 
     /// <summary>Planar RGB bytes <c>Vector&lt;Byte, 3, H, W&gt;</c> (0..255) from images of a known size.</summary>

@@ -149,7 +149,7 @@ public sealed class LoadPresizedImagesTransformer : ImageTransformerBase, IDispo
     {
         var path = CheckPathColumn(input.Schema, _inputColumnName);
         return AllStored(input, path)
-            ? new ImageStoreDataView(input, _store, path, Scoring!.GetOutputSchema(input.Schema), _outputColumnName)
+            ? new ImageStoreDataView(input, _store, path, Scoring!.GetOutputSchema(input.Schema)[_outputColumnName])
             : _presizeAndExtract.Transform(_loader.Transform(input));
     }
 

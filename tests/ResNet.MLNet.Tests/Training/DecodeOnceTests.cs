@@ -11,8 +11,9 @@ using ResNet.MLNet.Transforms;
 namespace ResNet.MLNet.Tests.Training;
 
 /// <summary>
-/// Each image file is decoded once per Fit (the cache checkpoint serves every epoch, the validation passes and the LR
-/// finder), and once per later Transform; counted through the library's decode counter.
+/// Each image file is decoded once per Fit (the cache checkpoint or the image cache serves every epoch, the validation
+/// passes and the LR finder), and with a cache checkpoint once per later Transform; with an image cache on disk, later
+/// runs decode nothing. Counted through the library's decode counter.
 /// </summary>
 public sealed class DecodeOnceTests : IDisposable
 {
@@ -94,14 +95,34 @@ public sealed class DecodeOnceTests : IDisposable
     }
 
     [Fact]
-    public async Task TheCliTrainsOnImagesDecodedOnceAndEvaluatesWithOneMorePassOverTheValidationImages()
+    public async Task TheCliDecodesEachImageOnceForTrainingAndEvaluation()
     {
         using var decoded = new DecodeCounter();
         var (code, output, error) = await CliRun.RunAsync("train", "--data", _root, "--arch", "SimpleCnn", "--epochs", "3", "--bs", "4",
             "--size", "32", "--presize", "40", "--lr", "1e-3", "--out", _temp.Combine("run"));
         Assert.True(code == 0, error + output);
-        Assert.Equal(TrainImages + 2 * ValidImages, decoded.Count);
+        Assert.Equal(TrainImages + ValidImages, decoded.Count);
         Assert.DoesNotContain("decodes the image files again", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WithAnImageCacheFolderALaterRunDecodesNothingAndEvaluateReusesTheStore()
+    {
+        string store = _temp.Combine("store");
+        string[] train = ["train", "--data", _root, "--arch", "SimpleCnn", "--epochs", "1", "--bs", "4", "--size", "32", "--presize", "40",
+            "--image-cache", store];
+        var first = await CliRun.RunAsync([.. train, "--out", _temp.Combine("run1")]);
+        Assert.True(first.Code == 0, first.Error + first.Output);
+        Assert.Contains($"decoding {TrainImages + ValidImages} images", first.Output, StringComparison.Ordinal);
+
+        using var decoded = new DecodeCounter();
+        var (code, output, error) = await CliRun.RunAsync([.. train, "--out", _temp.Combine("run2")]);
+        Assert.True(code == 0, error + output);
+        Assert.Contains($"{TrainImages + ValidImages} of {TrainImages + ValidImages} images reused", output, StringComparison.Ordinal);
+        var evaluated = await CliRun.RunAsync("evaluate", "--model", _temp.Combine("run2", "model.zip"), "--data", _root, "--image-cache", store);
+        Assert.True(evaluated.Code == 0, evaluated.Error + evaluated.Output);
+        Assert.Contains($"{ValidImages} of {ValidImages} images reused", evaluated.Output, StringComparison.Ordinal);
+        Assert.Equal(0, decoded.Count);
     }
 
     [Fact]

@@ -18,15 +18,17 @@ internal sealed class ImageStoreDataView : IDataView
     /// <param name="input">The rows; every path in <paramref name="pathColumn"/> must be stored.</param>
     /// <param name="store">The images.</param>
     /// <param name="pathColumn">The input's path column.</param>
-    /// <param name="schema">The output schema: the input's columns and the pixel column (as the stock chain writes it).</param>
-    /// <param name="pixelsColumn">The pixel column's name.</param>
-    public ImageStoreDataView(IDataView input, ImageStore store, DataViewSchema.Column pathColumn, DataViewSchema schema, string pixelsColumn)
+    /// <param name="pixels">The pixel column as the stock chain writes it; it follows the input's columns.</param>
+    public ImageStoreDataView(IDataView input, ImageStore store, DataViewSchema.Column pathColumn, DataViewSchema.Column pixels)
     {
         _input = input;
         _store = store;
         _path = pathColumn;
-        Schema = schema;
-        _pixels = schema[pixelsColumn].Index;
+        var builder = new DataViewSchema.Builder();
+        builder.AddColumns(input.Schema);
+        builder.AddColumn(pixels.Name, pixels.Type, pixels.Annotations);
+        Schema = builder.ToSchema();
+        _pixels = input.Schema.Count;
     }
 
     public DataViewSchema Schema { get; }
@@ -52,9 +54,9 @@ internal sealed class ImageStoreDataView : IDataView
         [GetRowCursor(columnsNeeded, rand)];
 
     private DataViewSchema.Column InputColumn(DataViewSchema.Column column) =>
-        _input.Schema.GetColumnOrNull(column.Name) is { } input && !input.IsHidden && input.Type.Equals(column.Type)
-            ? input
-            : throw new ArgumentException($"Column '{column.Name}' is not a column of this view.", nameof(column));
+        column.Index >= 0 && column.Index < _pixels && _input.Schema[column.Index].Name == column.Name
+            ? _input.Schema[column.Index]
+            : throw new ArgumentException($"Column '{column.Name}' (index {column.Index}) is not a column of this view.", nameof(column));
 
     private sealed class Cursor : DataViewRowCursor
     {
