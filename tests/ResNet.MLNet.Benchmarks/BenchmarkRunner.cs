@@ -13,7 +13,7 @@ namespace ResNet.MLNet.Benchmarks;
 
 /// <summary>
 /// Runs the benchmark sections in one process and writes <c>results.md</c> and <c>results.json</c>.
-/// Usage: <c>dotnet run -c Release -- [--filter text] [--quick] [--all-models] [--no-pytorch] [--real-size-scale x] [--real-size-epochs n] [--bdn] [--out dir]</c>.
+/// Usage: <c>dotnet run -c Release -- [--filter text] [--quick] [--all-models] [--no-pytorch] [--real-size-scale x] [--real-size-epochs n] [--image-cache-images n] [--image-cache-epochs n] [--bdn] [--out dir]</c>.
 /// A case runs when its "section case" name contains the filter text (e.g. <c>--filter SimpleCnn</c>, <c>--filter scoring</c>).
 /// </summary>
 public static class BenchmarkRunner
@@ -116,6 +116,24 @@ public static class BenchmarkRunner
             using var reference = args.Contains("--no-pytorch") ? null : PyTorchReference.TryStart(torch.get_num_threads());
             foreach (var architecture in realSize)
                 RealSizeEndToEnd.Run(table, architecture, folder, realSizeEpochs, rounds: quick ? 1 : 2, output, reference);
+        }
+
+        // (8) the image cache: a store on disk built, in memory, the store reused; on the real-size folder and a larger one.
+        if (Selected($"{ImageCacheRuns.Section} SimpleCnn real-size") || Selected($"{ImageCacheRuns.Section} SimpleCnn large"))
+        {
+            int cacheEpochs = int.Parse(Value(args, "--image-cache-epochs") ?? "2", System.Globalization.CultureInfo.InvariantCulture);
+            if (Selected($"{ImageCacheRuns.Section} SimpleCnn real-size"))
+            {
+                double scale = double.Parse(Value(args, "--real-size-scale") ?? (quick ? "0.25" : "1"), System.Globalization.CultureInfo.InvariantCulture);
+                ImageCacheRuns.Run(table, "real-size", RealSizeEndToEnd.Dataset(output, scale), cacheEpochs, output);
+            }
+            if (Selected($"{ImageCacheRuns.Section} SimpleCnn large"))
+            {
+                int images = int.Parse(Value(args, "--image-cache-images") ?? (quick ? "6000" : "30000"), System.Globalization.CultureInfo.InvariantCulture);
+                string large = ImageCacheRuns.LargeDataset(output, images);
+                environment["image-cache folder"] = $"{large} ({images} images)";
+                ImageCacheRuns.Run(table, $"large {images / 1000}k", large, cacheEpochs, output);
+            }
         }
 
         // (7) the mixed-precision (bf16) step against the fp32 step.
