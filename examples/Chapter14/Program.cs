@@ -36,15 +36,10 @@ Console.WriteLine($"{data.Classes.Count} classes: {string.Join(", ", data.Classe
 
 // def get_data(url, presize, resize): item_tfms=Resize(presize), batch_tfms=[*aug_transforms(min_scale=0.5, size=resize),
 //                                      Normalize.from_stats(*imagenet_stats)]
-// An EstimatorChain, not an IEstimator<ITransformer>: the trainer appended to it must see its cache checkpoint.
+// Each image is decoded once into a store on disk that every later fit (and later run) with the same presize reuses.
+var imageCache = ImageCache.OnDisk(Path.Combine(DatasetCache.DefaultDirectory, "image-cache", Path.GetFileName(root)));
 EstimatorChain<NormalizeImagesTransformer> GetData(int presize, int size) =>
-    ml.Transforms.Conversion.MapValueToKey("Label")
-        .Append(ml.Transforms.LoadImageFiles("Image", "ImagePath"))
-        .Append(ml.Transforms.PresizeImages("Image", presize, ResizeMethod.Crop))
-        .Append(ml.Transforms.ImagesToTensor("Pixels", "Image"))
-        .AppendCacheCheckpoint(ml)
-        .Append(ml.Transforms.AugmentImages("Pixels", new AugmentOptions { MinScale = 0.5f, Size = size }))
-        .Append(ml.Transforms.NormalizeImages("Pixels", ImageStats.ImageNet));
+    ml.Transforms.ImageClassificationPreprocessing(new ImagePreprocessingOptions { Presize = presize, Size = size, MinScale = 0.5f, Cache = imageCache });
 
 // The notebook's settings on real data; on the synthetic shapes (1,500 small training images) smaller images,
 // smaller batches and a larger learning rate, and the costly model E gets up to 4 epochs, as many as fit in what
@@ -69,7 +64,7 @@ var experiments = new[]
 var first = experiments.Length > 0 ? experiments[0] : null;
 if (first is not null)
 {
-    var prepared = GetData(first.Presize, first.Size).Fit(data.All).Transform(data.All);   // reads one batch
+    var prepared = GetData(first.Presize, first.Size).Fit(data.All).Transform(data.All);   // decodes into the image cache once
     string grid = ml.Data.ShowBatch(prepared, maxN: 4, Path.Combine(settings.Output, "show_batch.png"),
         new ShowBatchOptions { NormalizedWith = ImageStats.ImageNet });
     Console.WriteLine($"show_batch: {grid}");

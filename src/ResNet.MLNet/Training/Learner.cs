@@ -289,7 +289,7 @@ internal sealed class Learner : IDisposable
         if (train.View.CanShuffle || _shuffleNoticeWritten) return;
         _shuffleNoticeWritten = true;
         _output.WriteLine($"note: the training data view cannot shuffle; shuffling rows through a pool of {BatchReader.ShufflePoolRows(train, _batchSize)} " +
-            "(add AppendCacheCheckpoint before the trainer for a full shuffle).");
+            "(LoadPresizedImages, or AppendCacheCheckpoint, before the trainer gives a full shuffle).");
     }
 
     private void NoteDecodingOnTrainingPass()
@@ -297,7 +297,8 @@ internal sealed class Learner : IDisposable
         if (_decodeNoticeWritten) return;
         _decodeNoticeWritten = true;
         _output.WriteLine("note: this training pass decodes the image files again: no cache lies between LoadImageFiles and the trainer, " +
-            "so every epoch decodes every image. Put AppendCacheCheckpoint after ImagesToTensor in the same EstimatorChain as the trainer " +
+            "so every epoch decodes every image. Use LoadPresizedImages (or ImageClassificationPreprocessing) in place of LoadImageFiles → " +
+            "PresizeImages → ImagesToTensor, or put AppendCacheCheckpoint after ImagesToTensor in the same EstimatorChain as the trainer " +
             "(a chain appended as an IEstimator<ITransformer> is fitted as one step, and its checkpoints do not reach the trainer).");
     }
 
