@@ -126,12 +126,12 @@ public sealed class LoadPresizedImagesTransformer : ImageTransformerBase, IDispo
             .Append(ml.Transforms.DropColumns(image));
     }
 
-    /// <summary>A name for the intermediate image column that no input column has.</summary>
+    /// <summary>A name for the intermediate image column (Image, as in the explicit chain) that no other column has.</summary>
     private static string ImageColumnName(string output, IEnumerable<string> inputColumns)
     {
-        var taken = inputColumns.ToHashSet(StringComparer.Ordinal);
-        string name = output + "Image";
-        for (int i = 1; taken.Contains(name); i++) name = $"{output}Image{i}";
+        var taken = inputColumns.Append(output).ToHashSet(StringComparer.Ordinal);
+        string name = "Image";
+        for (int i = 1; taken.Contains(name); i++) name = $"Image{i}";
         return name;
     }
 

@@ -61,13 +61,7 @@ public sealed class StockReloadTests(ITestOutputHelper output) : IDisposable
         var ml = new MLContext(seed: 0);
         ImageFolder data = ml.Data.LoadImageFolder(root, validName: "val");
 
-        var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
-            .Append(ml.Transforms.LoadImageFiles("Image", "ImagePath"))
-            .Append(ml.Transforms.PresizeImages("Image", size: 40, ResizeMethod.Crop))
-            .Append(ml.Transforms.ImagesToTensor("Pixels", "Image"))
-            .AppendCacheCheckpoint(ml)
-            .Append(ml.Transforms.AugmentImages("Pixels", new AugmentOptions { MinScale = 0.5f, Size = 32 }))
-            .Append(ml.Transforms.NormalizeImages("Pixels", ImageStats.ImageNet))
+        var pipeline = ml.Transforms.ImageClassificationPreprocessing(new ImagePreprocessingOptions { Presize = 40, Size = 32 })
             .Append(ml.MulticlassClassification.Trainers.ResNet(new ResNetTrainer.Options
             {
                 FeatureColumnName = "Pixels", ValidationColumnName = "IsValid", Architecture = Architectures.ResBlockCnn,

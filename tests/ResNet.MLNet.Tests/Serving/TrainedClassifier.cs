@@ -9,7 +9,7 @@ using ResNet.MLNet.Transforms;
 namespace ResNet.MLNet.Tests.Serving;
 
 /// <summary>
-/// The contract pipeline fitted once on tiny synthetic images (3 classes, the plain CNN at 32 px, 2 epochs) and saved
+/// The chapter's pipeline (ImageClassificationPreprocessing) fitted once on tiny synthetic images (3 classes, the plain CNN at 32 px, 2 epochs) and saved
 /// as model.zip; shared by the tests that score, interpret and serve a trained model.
 /// </summary>
 public sealed class TrainedClassifier : IDisposable
@@ -25,13 +25,7 @@ public sealed class TrainedClassifier : IDisposable
         });
         Ml = new MLContext(seed: 0);
         Data = Ml.Data.LoadImageFolder(DataFolder, validName: "val");
-        var pipeline = Ml.Transforms.Conversion.MapValueToKey("Label")
-            .Append(Ml.Transforms.LoadImageFiles("Image", "ImagePath"))
-            .Append(Ml.Transforms.PresizeImages("Image", size: 40, ResizeMethod.Crop))
-            .Append(Ml.Transforms.ImagesToTensor("Pixels", "Image"))
-            .AppendCacheCheckpoint(Ml)
-            .Append(Ml.Transforms.AugmentImages("Pixels", new AugmentOptions { MinScale = 0.5f, Size = 32 }))
-            .Append(Ml.Transforms.NormalizeImages("Pixels", ImageStats.ImageNet))
+        var pipeline = Ml.Transforms.ImageClassificationPreprocessing(new ImagePreprocessingOptions { Presize = 40, Size = 32 })
             .Append(Ml.MulticlassClassification.Trainers.ResNet(new ResNetTrainer.Options
             {
                 FeatureColumnName = "Pixels", ValidationColumnName = "IsValid", Architecture = Architectures.SimpleCnn,
