@@ -106,7 +106,7 @@ internal sealed class ImageStore : IDisposable
             var index = OpenIndex(out var slots);
             try
             {
-                int forgotten = ForgetMissingSources(index);
+                int forgotten = ForgetMissingSources(index, fullPaths);
                 var (paths, stamps) = StaleOrNew(index, fullPaths);
                 cache.Log?.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"image cache: {fullPaths.Count - paths.Length:N0} of {fullPaths.Count:N0} images reused from {_directory}"));
@@ -142,9 +142,11 @@ internal sealed class ImageStore : IDisposable
             return index;
         }
 
-        private static int ForgetMissingSources(ImageStoreIndex index)
+        /// <summary>Drops entries whose source is gone (the requested paths are checked when their stamps are read).</summary>
+        private static int ForgetMissingSources(ImageStoreIndex index, IReadOnlyCollection<string> requested)
         {
-            var gone = index.Entries.Keys.Where(path => !File.Exists(path)).ToList();
+            var keep = requested as ISet<string> ?? requested.ToHashSet(StringComparer.Ordinal);
+            var gone = index.Entries.Keys.Where(path => !keep.Contains(path) && !File.Exists(path)).ToList();
             foreach (var path in gone) index.Entries.Remove(path);
             return gone.Count;
         }
