@@ -119,21 +119,18 @@ public static class BenchmarkRunner
         }
 
         // (8) the image cache: a store on disk built, in memory, the store reused; on the real-size folder and a larger one.
-        if (Selected($"{ImageCacheRuns.Section} SimpleCnn real-size") || Selected($"{ImageCacheRuns.Section} SimpleCnn large"))
+        int cacheEpochs = int.Parse(Value(args, "--image-cache-epochs") ?? "2", System.Globalization.CultureInfo.InvariantCulture);
+        foreach (var architecture in PipelineModels.Where(a => Selected($"{ImageCacheRuns.Section} {a.Name} real-size")))
         {
-            int cacheEpochs = int.Parse(Value(args, "--image-cache-epochs") ?? "2", System.Globalization.CultureInfo.InvariantCulture);
-            if (Selected($"{ImageCacheRuns.Section} SimpleCnn real-size"))
-            {
-                double scale = double.Parse(Value(args, "--real-size-scale") ?? (quick ? "0.25" : "1"), System.Globalization.CultureInfo.InvariantCulture);
-                ImageCacheRuns.Run(table, "real-size", RealSizeEndToEnd.Dataset(output, scale), cacheEpochs, output);
-            }
-            if (Selected($"{ImageCacheRuns.Section} SimpleCnn large"))
-            {
-                int images = int.Parse(Value(args, "--image-cache-images") ?? (quick ? "6000" : "30000"), System.Globalization.CultureInfo.InvariantCulture);
-                string large = ImageCacheRuns.LargeDataset(output, images);
-                environment["image-cache folder"] = $"{large} ({images} images)";
-                ImageCacheRuns.Run(table, $"large {images / 1000}k", large, cacheEpochs, output);
-            }
+            double scale = double.Parse(Value(args, "--real-size-scale") ?? (quick ? "0.25" : "1"), System.Globalization.CultureInfo.InvariantCulture);
+            ImageCacheRuns.Run(table, architecture.Name, "real-size", RealSizeEndToEnd.Dataset(output, scale), cacheEpochs, output);
+        }
+        if (Selected($"{ImageCacheRuns.Section} SimpleCnn large"))
+        {
+            int images = int.Parse(Value(args, "--image-cache-images") ?? (quick ? "6000" : "30000"), System.Globalization.CultureInfo.InvariantCulture);
+            string large = ImageCacheRuns.LargeDataset(output, images);
+            environment["image-cache folder"] = $"{large} ({images} images)";
+            ImageCacheRuns.Run(table, Architectures.SimpleCnn.Name, $"large {images / 1000}k", large, cacheEpochs, output);
         }
 
         // (7) the mixed-precision (bf16) step against the fp32 step.

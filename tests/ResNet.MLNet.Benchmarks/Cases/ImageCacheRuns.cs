@@ -10,7 +10,7 @@ using ResNet.MLNet.Training;
 namespace ResNet.MLNet.Benchmarks.Cases;
 
 /// <summary>
-/// (8) The image cache: <c>resnet-mlnet train</c> as a child process on a folder, SimpleCnn at presize 160 → 128, with the
+/// (8) The image cache: <c>resnet-mlnet train</c> as a child process on a folder, presize 160 → 128, with the
 /// decoded images (a) in a store on disk built by the run, (b) in memory, (c) in the store the first run left. For each:
 /// decoding time, the time before the first epoch (loading the folder, decoding or opening the store), the steady epoch,
 /// the peak anonymous RSS of the process (sampled from /proc every 50 ms: a memory-mapped store's pages are file-backed
@@ -32,7 +32,7 @@ public static partial class ImageCacheRuns
         }, Path.Combine(output, "image-cache-data"));
     }
 
-    public static void Run(ResultTable table, string name, string folder, int epochs, string output)
+    public static void Run(ResultTable table, string architecture, string name, string folder, int epochs, string output)
     {
         string store = Path.Combine(output, $"image-cache-{name}");
         if (Directory.Exists(store)) Directory.Delete(store, recursive: true);
@@ -40,8 +40,8 @@ public static partial class ImageCacheRuns
         var runs = new (string Side, string Cache)[] { ("store built", store), ("in memory", "memory"), ("store reused", store) };
         foreach (var (side, cache) in runs)
         {
-            var run = RunCli(folder, cache, epochs, Path.Combine(output, $"image-cache-run-{name}"), trials);
-            string caseName = $"SimpleCnn {name}";
+            var run = RunCli(architecture, folder, cache, epochs, Path.Combine(output, $"image-cache-run-{name}"), trials);
+            string caseName = $"{architecture} {name}";
             table.Add(new Result(Section, caseName, $"{side}: decoding", run.DecodeSeconds, "s",
                 $"{run.Decoded:N0} images decoded ({(run.DecodeSeconds > 0 ? run.Decoded / run.DecodeSeconds : 0):F0}/s), {run.Reused:N0} reused"));
             table.Add(new Result(Section, caseName, $"{side}: before the first epoch", run.BeforeFirstEpochSeconds, "s",
@@ -56,14 +56,14 @@ public static partial class ImageCacheRuns
     private sealed record CliRun(double DecodeSeconds, int Decoded, int Reused, double BeforeFirstEpochSeconds, double SteadyEpochSeconds,
         double TrainImagesPerSecond, double Accuracy, long PeakAnonymousBytes, long PeakRssBytes);
 
-    private static CliRun RunCli(string folder, string cache, int epochs, string output, string trials)
+    private static CliRun RunCli(string architecture, string folder, string cache, int epochs, string output, string trials)
     {
         if (Directory.Exists(output)) Directory.Delete(output, recursive: true);
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
         {
             RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
         };
-        foreach (string arg in (string[])[Path.Combine(AppContext.BaseDirectory, "resnet-mlnet.dll"), "train", "--data", folder, "--arch", "SimpleCnn",
+        foreach (string arg in (string[])[Path.Combine(AppContext.BaseDirectory, "resnet-mlnet.dll"), "train", "--data", folder, "--arch", architecture,
                      "--epochs", epochs.ToString(CultureInfo.InvariantCulture), "--lr", "3e-3", "--bs", Batch.ToString(CultureInfo.InvariantCulture),
                      "--presize", "160", "--size", "128", "--seed", "42", "--image-cache", cache, "--out", output])
             start.ArgumentList.Add(arg);
