@@ -1,3 +1,4 @@
+using ResNet.MLNet.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -9,7 +10,7 @@ namespace ResNet.MLNet.Modules;
 /// initialisation (kaiming-uniform before a ReLU, BatchNorm weight 1 — or 0 for <see cref="NormType.BatchZero"/> —
 /// and bias 1e-3).
 /// </summary>
-public sealed class ConvLayer : nn.Module<Tensor, Tensor>
+public sealed class ConvLayer : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly Conv2d _conv;
     private readonly BatchNorm2d _bn;
@@ -45,5 +46,11 @@ public sealed class ConvLayer : nn.Module<Tensor, Tensor>
     {
         var x = _bn.forward(_conv.forward(input));
         return HasActivation ? x.relu_() : x;
+    }
+
+    OnnxValue IOnnxExportable.WriteOnnx(OnnxNetworkContext context, OnnxValue input, string path)
+    {
+        var x = context.WriteConvNorm(_conv, _bn, input, path + ".conv", path + ".bn");
+        return HasActivation ? context.Relu(x) : x;
     }
 }

@@ -1,3 +1,4 @@
+using ResNet.MLNet.Onnx;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -8,7 +9,7 @@ namespace ResNet.MLNet.Modules;
 /// AvgPool2d(2, ceil_mode) when the stride is not 1 and a 1×1 <see cref="ConvLayer"/> (no activation) when the
 /// channel count changes; otherwise it is the identity. Subclasses choose the convolution path.
 /// </summary>
-public abstract class ResidualBlock : nn.Module<Tensor, Tensor>
+public abstract class ResidualBlock : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly Sequential _convs;
     private readonly AvgPool2d? _pool;
@@ -41,5 +42,14 @@ public abstract class ResidualBlock : nn.Module<Tensor, Tensor>
         if (_pool is not null) identity = _pool.forward(identity);
         if (_idconv is not null) identity = _idconv.forward(identity);
         return _convs.forward(input).add_(identity).relu_();
+    }
+
+    OnnxValue IOnnxExportable.WriteOnnx(OnnxNetworkContext context, OnnxValue input, string path)
+    {
+        var residual = context.Write(_convs, input, path + ".convs");
+        var identity = input;
+        if (_pool is not null) identity = context.Write(_pool, identity, path + ".pool");
+        if (_idconv is not null) identity = context.Write(_idconv, identity, path + ".idconv");
+        return context.Relu(context.Add(residual, identity, path));
     }
 }

@@ -1,3 +1,4 @@
+using ResNet.MLNet.Onnx;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -7,7 +8,7 @@ namespace ResNet.MLNet.Modules;
 /// The chapter's first residual block, <c>x + convs(x)</c> with convs = ConvLayer(nf, nf) → ConvLayer(nf, nf, no
 /// activation, BatchZero). Keeps the shape, so it needs the same channel count in and out and stride 1.
 /// </summary>
-public sealed class SimpleResBlock : nn.Module<Tensor, Tensor>
+public sealed class SimpleResBlock : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly Sequential _convs;
 
@@ -25,4 +26,7 @@ public sealed class SimpleResBlock : nn.Module<Tensor, Tensor>
 
     /// <inheritdoc />
     public override Tensor forward(Tensor input) => _convs.forward(input).add_(input);
+
+    OnnxValue IOnnxExportable.WriteOnnx(OnnxNetworkContext context, OnnxValue input, string path) =>
+        context.Add(context.Write(_convs, input, path + ".convs"), input, path);
 }

@@ -1,3 +1,4 @@
+using ResNet.MLNet.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -10,7 +11,7 @@ namespace ResNet.MLNet.Modules;
 /// conv2 3×3 with the stride → bn2 → conv3 1×1 to 4× the width → bn3), each added to the input — through
 /// <c>downsample</c> (1×1 conv with the stride → BatchNorm) when the shape changes — then ReLU.
 /// </summary>
-public sealed class TorchVisionBlock : nn.Module<Tensor, Tensor>
+public sealed class TorchVisionBlock : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly (Conv2d Conv, BatchNorm2d Norm)[] _layers;
 
@@ -63,6 +64,19 @@ public sealed class TorchVisionBlock : nn.Module<Tensor, Tensor>
         }
         var identity = Downsample is null ? input : Downsample.forward(input);
         return x.add_(identity).relu_().MoveToOuterDisposeScope();
+    }
+
+    OnnxValue IOnnxExportable.WriteOnnx(OnnxNetworkContext context, OnnxValue input, string path)
+    {
+        var x = input;
+        for (int i = 0; i < _layers.Length; i++)
+        {
+            string convPath = $"{path}.conv{i + 1}";
+            x = context.WriteConvNorm(_layers[i].Conv, _layers[i].Norm, x, convPath, convPath + ".bn");
+            if (i < _layers.Length - 1) x = context.Relu(x);
+        }
+        var identity = Downsample is null ? input : context.Write(Downsample, input, path + ".downsample");
+        return context.Relu(context.Add(x, identity, path));
     }
 
     /// <summary>A bias-free convolution with "same" padding and torchvision's initialisation (kaiming-normal, fan_out, ReLU).</summary>

@@ -1,3 +1,4 @@
+using ResNet.MLNet.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -11,7 +12,7 @@ namespace ResNet.MLNet.Modules;
 /// transfer learning, fastai's <see cref="FastaiHead"/> under <c>head</c> — fastai's <c>vision_learner</c> model: the body
 /// keeps torchvision's names, so pretrained weights load into it and only <c>fc.*</c> is left out.
 /// </summary>
-public sealed class TorchVisionResNet : nn.Module<Tensor, Tensor>, IParameterGroups
+public sealed class TorchVisionResNet : nn.Module<Tensor, Tensor>, IParameterGroups, IOnnxExportable
 {
     private readonly nn.Module<Tensor, Tensor>[] _body;
 
@@ -95,5 +96,13 @@ public sealed class TorchVisionResNet : nn.Module<Tensor, Tensor>, IParameterGro
         var x = input;
         foreach (var module in _body) x = module.forward(x);
         return Head.forward(x).MoveToOuterDisposeScope();
+    }
+
+    OnnxValue IOnnxExportable.WriteOnnx(OnnxNetworkContext context, OnnxValue input, string path)
+    {
+        var x = context.WriteConvNorm((Conv2d)_body[0], (BatchNorm2d)_body[1], input, path + ".conv1", path + ".conv1.bn");
+        foreach (var (name, module) in named_children().Take(_body.Length).Skip(2))
+            x = context.Write((nn.Module<Tensor, Tensor>)module, x, $"{path}.{name}");
+        return context.Write(Head, x, path + ".head");
     }
 }

@@ -8,10 +8,10 @@ namespace ResNet.MLNet.Onnx;
 /// </summary>
 /// <remarks>
 /// <para>The model is exported in eval mode: BatchNorm uses its running statistics (folded into the preceding
-/// convolution by default). Supported modules: <c>Sequential</c>, the model zoo's <c>ConvLayer</c>, <c>ResBlock</c>,
-/// <c>Bottleneck</c>, <c>SimpleResBlock</c>, and <c>Conv2d</c>, <c>BatchNorm2d</c>, <c>ReLU</c>, <c>MaxPool2d</c>,
-/// <c>AvgPool2d</c> (incl. ceil mode), <c>AdaptiveAvgPool2d(1)</c>, <c>Flatten</c>, <c>Linear</c>, <c>Identity</c>,
-/// <c>Dropout</c>; anything else raises <see cref="NotSupportedException"/> naming the module.</para>
+/// convolution by default). Supported modules: the model zoo's (<c>ResNet.MLNet.Modules</c>) and TorchSharp's
+/// <c>Sequential</c>, <c>Conv2d</c>, <c>BatchNorm2d</c>, <c>BatchNorm1d</c>, <c>ReLU</c>, <c>MaxPool2d</c>, <c>AvgPool2d</c>
+/// (incl. ceil mode), <c>AdaptiveAvgPool2d(1)</c>, <c>Flatten</c>, <c>Linear</c>, <c>Identity</c>, <c>Dropout</c>; anything
+/// else raises <see cref="NotSupportedException"/> naming the module.</para>
 /// <para>Graph: input [N, C, H, W] float → optional <c>Mul</c> (scale), <c>Sub</c>/<c>Div</c> (normalisation) →
 /// network (Conv, Relu, Add, MaxPool, AveragePool, GlobalAveragePool, Flatten, Gemm) → optional <c>Softmax</c>
 /// → output [N, classes].</para>
@@ -104,15 +104,26 @@ public static class OnnxExporter
         return x;
     }
 
+    /// <summary>
+    /// Writes <paramref name="network"/> for [C, H, W] images into a throwaway graph, as saving it would, so a network
+    /// that has no ONNX form fails before training rather than after.
+    /// </summary>
+    internal static void CheckExportable(nn.Module<Tensor, Tensor> network, IReadOnlyList<int> imageShape)
+    {
+        var graph = new OnnxGraphBuilder(network.GetName());
+        var input = graph.AddInput("input", OnnxElementType.Float, 1, imageShape[0], imageShape[1], imageShape[2]);
+        AddNetwork(graph, network, input, imageShape[0], imageShape[1], imageShape[2], foldBatchNorm: true, out _);
+    }
+
     /// <summary>Appends <paramref name="network"/> to <paramref name="graph"/>; returns the logits' name ([N, classes]).</summary>
     internal static string AddNetwork(OnnxGraphBuilder graph, nn.Module<Tensor, Tensor> network, string input,
         long channels, long height, long width, bool foldBatchNorm, out long classes)
     {
-        var writer = new OnnxNetworkWriter(graph, foldBatchNorm);
-        var output = writer.Write(network, new OnnxNetworkWriter.Value(input, [channels, height, width]), network.GetName());
+        var context = new OnnxNetworkContext(graph, foldBatchNorm);
+        var output = context.WriteNetwork(network, new OnnxValue(input, [channels, height, width]));
         if (output.Shape.Length != 1)
             throw new NotSupportedException(
-                $"Network '{network.GetName()}' ends with a [{OnnxNetworkWriter.Format(output.Shape)}] tensor per sample; a classifier must end with [classes] (Flatten + Linear).");
+                $"Network '{network.GetName()}' ends with a [{OnnxNetworkContext.Format(output.Shape)}] tensor per sample; a classifier must end with [classes] (Flatten + Linear).");
         if (height >= 0 && width >= 0 && output.Shape[0] == 0)
             throw new ArgumentException($"Images of {height}×{width} px are too small for network '{network.GetName()}'.");
         classes = output.Shape[0];

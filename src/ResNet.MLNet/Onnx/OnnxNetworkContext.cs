@@ -1,4 +1,3 @@
-using ResNet.MLNet.Modules;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -6,104 +5,112 @@ using static TorchSharp.torch;
 namespace ResNet.MLNet.Onnx;
 
 /// <summary>
-/// Walks a TorchSharp module tree and appends the equivalent ONNX nodes to an <see cref="OnnxGraphBuilder"/>,
-/// using eval-mode semantics (BatchNorm running statistics). Tracks the per-sample shape ([C, H, W] or [F], −1 for a
-/// size only known at run time) so mismatches surface here with the module's path.
+/// What a network's modules write their eval-mode ONNX nodes through (BatchNorm uses its running statistics). This
+/// library's modules write themselves (<see cref="IOnnxExportable"/>); TorchSharp's stock modules are written from the
+/// table here. Tracks the per-sample shape so mismatches surface with the module's path.
 /// </summary>
-internal sealed class OnnxNetworkWriter(OnnxGraphBuilder graph, bool foldBatchNorm)
+internal sealed class OnnxNetworkContext(OnnxGraphBuilder graph, bool foldBatchNorm)
 {
-    /// <summary>A graph value and its per-sample shape (batch dimension excluded).</summary>
-    internal readonly record struct Value(string Name, long[] Shape);
+    private delegate OnnxValue StockWriter(OnnxNetworkContext context, nn.Module<Tensor, Tensor> module, OnnxValue input, string path);
 
-    public Value Write(nn.Module<Tensor, Tensor> module, Value input, string path = "model")
+    /// <summary>The TorchSharp modules written without implementing <see cref="IOnnxExportable"/>.</summary>
+    private static readonly (Type Type, StockWriter Write)[] StockModules =
+    [
+        Stock<Sequential>((c, m, x, p) => c.WriteSequential(m, x, p)),
+        Stock<Conv2d>((c, m, x, p) => c.WriteConv(m, null, x, p)),
+        Stock<BatchNorm2d>((c, m, x, p) => c.WriteBatchNorm(m, x, p)),
+        Stock<BatchNorm1d>((c, m, x, p) => c.WriteBatchNorm1d(m, x, p)),
+        Stock<ReLU>((c, _, x, _) => c.Relu(x)),
+        Stock<MaxPool2d>((c, m, x, p) => c.WriteMaxPool(m, x, p)),
+        Stock<AvgPool2d>((c, m, x, p) => c.WriteAvgPool(m, x, p)),
+        Stock<AdaptiveAvgPool2d>((c, m, x, p) => c.WriteAdaptiveAvgPool(m, x, p)),
+        Stock<Flatten>((c, m, x, p) => c.WriteFlatten(m, x, p)),
+        Stock<Linear>((c, m, x, p) => c.WriteLinear(m, x, p)),
+        Stock<Identity>((_, _, x, _) => x),
+        Stock<Dropout>((_, _, x, _) => x),
+        Stock<Dropout2d>((_, _, x, _) => x),
+    ];
+
+    /// <summary>The modules a network can be built from and still be written to ONNX, for error messages.</summary>
+    internal static string SupportedModules =>
+        $"the modules of ResNet.MLNet.Modules and TorchSharp's {string.Join(", ", StockModules.Select(s => s.Type.Name))}";
+
+    private static (Type, StockWriter) Stock<T>(Func<OnnxNetworkContext, T, OnnxValue, string, OnnxValue> write) where T : nn.Module<Tensor, Tensor> =>
+        (typeof(T), (context, module, input, path) => write(context, (T)module, input, path));
+
+    private string _networkPath = "";
+
+    /// <summary>Appends the nodes of a whole network, whose name roots the paths of its modules.</summary>
+    /// <exception cref="UnexportableModuleException">A module has no ONNX form.</exception>
+    public OnnxValue WriteNetwork(nn.Module<Tensor, Tensor> network, OnnxValue input)
     {
-        switch (module)
-        {
-            case Sequential sequential: return WriteSequential(sequential, input, path);
-            case ConvLayer layer:
-                {
-                    var x = foldBatchNorm
-                        ? WriteConv(layer.Conv, layer.Norm, input, path + ".conv")
-                        : WriteBatchNorm(layer.Norm, WriteConv(layer.Conv, null, input, path + ".conv"), path + ".bn");
-                    return layer.HasActivation ? Unary("Relu", x) : x;
-                }
-            case ResidualBlock block:
-                {
-                    var residual = Write(block.Convs, input, path + ".convs");
-                    var identity = input;
-                    if (block.Pool is not null) identity = WriteAvgPool(block.Pool, identity, path + ".pool");
-                    if (block.IdConv is not null) identity = Write(block.IdConv, identity, path + ".idconv");
-                    return Unary("Relu", Add(residual, identity, path));
-                }
-            case SimpleResBlock simple: return Add(Write(simple.Convs, input, path + ".convs"), input, path);
-            case TorchVisionResNet network: return WriteTorchVisionResNet(network, input, path);
-            case TorchVisionBlock block:
-                {
-                    var x = input;
-                    for (int i = 0; i < block.Layers.Count; i++)
-                    {
-                        var (conv, norm) = block.Layers[i];
-                        x = WriteConvNorm(conv, norm, x, $"{path}.conv{i + 1}");
-                        if (i < block.Layers.Count - 1) x = Unary("Relu", x);
-                    }
-                    var identity = block.Downsample is null ? input : Write(block.Downsample, input, path + ".downsample");
-                    return Unary("Relu", Add(x, identity, path));
-                }
-            case AdaptiveConcatPool2d: return WriteAdaptiveConcatPool(input, path);
-            case BatchNorm1d norm: return WriteBatchNorm1d(norm, input, path);
-            case Conv2d conv: return WriteConv(conv, null, input, path);
-            case BatchNorm2d norm: return WriteBatchNorm(norm, input, path);
-            case ReLU: return Unary("Relu", input);
-            case MaxPool2d pool: return WriteMaxPool(pool, input, path);
-            case AvgPool2d pool: return WriteAvgPool(pool, input, path);
-            case AdaptiveAvgPool2d pool: return WriteAdaptiveAvgPool(pool, input, path);
-            case Flatten flatten: return WriteFlatten(flatten, input, path);
-            case Linear linear: return WriteLinear(linear, input, path);
-            case Identity or Dropout or Dropout2d: return input;
-            default:
-                throw new NotSupportedException(
-                    $"ONNX export does not support module '{path}' of type {module.GetType().FullName}. Supported: Sequential, " +
-                    "ConvLayer, ResBlock, Bottleneck, SimpleResBlock, TorchVisionResNet, TorchVisionBlock, Conv2d, BatchNorm2d, " +
-                    "BatchNorm1d, ReLU, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d(1), AdaptiveConcatPool2d, Flatten, Linear, Identity, Dropout.");
-        }
+        _networkPath = network.GetName();
+        return Write(network, input, _networkPath);
     }
 
-    private Value WriteTorchVisionResNet(TorchVisionResNet network, Value input, string path)
+    /// <summary>Appends <paramref name="module"/>'s nodes reading <paramref name="input"/>; <paramref name="path"/> names it in the network.</summary>
+    /// <exception cref="UnexportableModuleException">The module has no ONNX form.</exception>
+    public OnnxValue Write(nn.Module<Tensor, Tensor> module, OnnxValue input, string path)
     {
-        var body = network.named_children().Take(network.Body.Count).ToList();
-        var x = WriteConvNorm((Conv2d)body[0].module, (BatchNorm2d)body[1].module, input, path + ".conv1");
-        foreach (var (name, module) in body.Skip(2))
-            x = Write((nn.Module<Tensor, Tensor>)module, x, $"{path}.{name}");
-        return Write(network.Head, x, path + ".head");
+        if (module is IOnnxExportable exportable) return exportable.WriteOnnx(this, input, path);
+        foreach (var (type, write) in StockModules)
+            if (type.IsInstanceOfType(module)) return write(this, module, input, path);
+        throw Unexportable(path, module);
     }
 
-    /// <summary>A convolution followed by BatchNorm: one Conv node when folding, else Conv then BatchNormalization.</summary>
-    private Value WriteConvNorm(Conv2d conv, BatchNorm2d norm, Value input, string path) =>
-        foldBatchNorm ? WriteConv(conv, norm, input, path) : WriteBatchNorm(norm, WriteConv(conv, null, input, path), path + ".bn");
+    /// <summary>
+    /// A convolution followed by BatchNorm: one Conv node when folding, else Conv (named by <paramref name="convPath"/>)
+    /// then BatchNormalization (named by <paramref name="normPath"/>).
+    /// </summary>
+    public OnnxValue WriteConvNorm(Conv2d conv, BatchNorm2d norm, OnnxValue input, string convPath, string normPath) =>
+        foldBatchNorm ? WriteConv(conv, norm, input, convPath) : WriteBatchNorm(norm, WriteConv(conv, null, input, convPath), normPath);
 
-    private Value WriteAdaptiveConcatPool(Value input, string path)
+    /// <summary>Adds a single-output node and returns its output's name.</summary>
+    public string AddNode(string opType, IReadOnlyList<string> inputs, params OnnxAttribute[] attributes) =>
+        graph.AddNode(opType, inputs, attributes);
+
+    /// <summary>ReLU of <paramref name="x"/>.</summary>
+    public OnnxValue Relu(OnnxValue x) => new(graph.AddNode("Relu", [x.Name]), x.Shape);
+
+    /// <summary>The sum of a residual block's two paths, whose shapes must agree.</summary>
+    public OnnxValue Add(OnnxValue a, OnnxValue b, string path)
     {
-        RequireRank(input, 3, path, "AdaptiveConcatPool2d");
-        string max = graph.AddNode("GlobalMaxPool", [input.Name]), mean = graph.AddNode("GlobalAveragePool", [input.Name]);
-        return new(graph.AddNode("Concat", [max, mean], OnnxAttribute.Int("axis", 1)), [input.Shape[0] < 0 ? -1 : 2 * input.Shape[0], 1, 1]);
+        if (!ShapesMatch(a.Shape, b.Shape))
+            throw new InvalidOperationException(
+                $"Residual block '{Named(path)}' adds shapes [{Format(a.Shape)}] and [{Format(b.Shape)}], which differ.");
+        return new(graph.AddNode("Add", [a.Name, b.Name]), Merge(a.Shape, b.Shape));
+    }
+
+    private UnexportableModuleException Unexportable(string path, nn.Module module) => new(Named(path), module.GetType());
+
+    /// <summary>A module's path below the network (<c>body.2.act</c>) as messages show it; the network's own name for the network.</summary>
+    private string Named(string path) =>
+        path.StartsWith(_networkPath + ".", StringComparison.Ordinal) ? path[(_networkPath.Length + 1)..] : path;
+
+    /// <summary>Fails unless <paramref name="input"/> is an image, [C, H, W] per sample.</summary>
+    public void RequireImage(OnnxValue input, string path, string type)
+    {
+        if (input.Shape.Length != 3)
+            throw new InvalidOperationException(
+                $"{type} '{Named(path)}' needs a [C, H, W] input per sample but receives [{Format(input.Shape)}].");
     }
 
     /// <summary>Eval-mode BatchNorm1d on [features] as x·scale + shift (Mul, Add).</summary>
-    private Value WriteBatchNorm1d(BatchNorm1d norm, Value input, string path)
+    private OnnxValue WriteBatchNorm1d(BatchNorm1d norm, OnnxValue input, string path)
     {
         if (input.Shape.Length != 1)
-            throw new NotSupportedException($"BatchNorm1d '{path}' receives a [{Format(input.Shape)}] tensor per sample; ONNX export supports it on [features].");
+            throw new NotSupportedException($"BatchNorm1d '{Named(path)}' receives a [{Format(input.Shape)}] tensor per sample; ONNX export supports it on [features].");
         if (input.Shape[0] >= 0 && input.Shape[0] != norm.num_features)
-            throw new InvalidOperationException($"BatchNorm1d '{path}' expects {norm.num_features} features but receives {input.Shape[0]}.");
+            throw new InvalidOperationException($"BatchNorm1d '{Named(path)}' expects {norm.num_features} features but receives {input.Shape[0]}.");
         if (norm.running_mean is null || norm.running_var is null)
-            throw new NotSupportedException($"BatchNorm1d '{path}' does not track running statistics, so it has no eval-mode form to export.");
+            throw new NotSupportedException($"BatchNorm1d '{Named(path)}' does not track running statistics, so it has no eval-mode form to export.");
         using var scope = torch.NewDisposeScope();
         var (scale, shift) = Affine(norm.running_mean, norm.running_var, norm.weight, norm.bias, norm.eps);
         string scaled = graph.AddNode("Mul", [input.Name, graph.AddInitializer(graph.UniqueName(path + ".scale"), ToFloats(scale), scale.shape)]);
         return new(graph.AddNode("Add", [scaled, graph.AddInitializer(graph.UniqueName(path + ".shift"), ToFloats(shift), shift.shape)]), input.Shape);
     }
 
-    private Value WriteSequential(Sequential sequential, Value input, string path)
+    private OnnxValue WriteSequential(Sequential sequential, OnnxValue input, string path)
     {
         var children = sequential.named_children().ToList();
         var x = input;
@@ -111,8 +118,7 @@ internal sealed class OnnxNetworkWriter(OnnxGraphBuilder graph, bool foldBatchNo
         {
             var (name, child) = children[i];
             string childPath = $"{path}.{name}";
-            if (child is not nn.Module<Tensor, Tensor> typed)
-                throw new NotSupportedException($"ONNX export needs tensor-to-tensor modules; '{childPath}' is a {child.GetType().FullName}.");
+            if (child is not nn.Module<Tensor, Tensor> typed) throw Unexportable(childPath, child);
             // A BatchNorm2d right after a Conv2d folds into it, as inside ConvLayer.
             if (foldBatchNorm && typed is Conv2d conv && i + 1 < children.Count && children[i + 1].module is BatchNorm2d norm)
             {
@@ -125,23 +131,13 @@ internal sealed class OnnxNetworkWriter(OnnxGraphBuilder graph, bool foldBatchNo
         return x;
     }
 
-    private Value Unary(string opType, Value x) => new(graph.AddNode(opType, [x.Name]), x.Shape);
-
-    private Value Add(Value a, Value b, string path)
+    private OnnxValue WriteConv(Conv2d conv, BatchNorm2d? norm, OnnxValue input, string path)
     {
-        if (!ShapesMatch(a.Shape, b.Shape))
-            throw new InvalidOperationException(
-                $"Residual block '{path}' adds shapes [{Format(a.Shape)}] and [{Format(b.Shape)}], which differ.");
-        return new(graph.AddNode("Add", [a.Name, b.Name]), Merge(a.Shape, b.Shape));
-    }
-
-    private Value WriteConv(Conv2d conv, BatchNorm2d? norm, Value input, string path)
-    {
-        RequireRank(input, 3, path, "Conv2d");
+        RequireImage(input, path, "Conv2d");
         if (conv.padding_mode != PaddingModes.Zeros)
-            throw new NotSupportedException($"Conv2d '{path}' uses padding mode {conv.padding_mode}; ONNX export supports zero padding only.");
+            throw new NotSupportedException($"Conv2d '{Named(path)}' uses padding mode {conv.padding_mode}; ONNX export supports zero padding only.");
         if (input.Shape[0] >= 0 && input.Shape[0] != conv.in_channels)
-            throw new InvalidOperationException($"Conv2d '{path}' expects {conv.in_channels} channels but receives {input.Shape[0]}.");
+            throw new InvalidOperationException($"Conv2d '{Named(path)}' expects {conv.in_channels} channels but receives {input.Shape[0]}.");
         long[] kernel = conv.kernel_size, stride = conv.stride, dilation = conv.dilation;
         long[] pads = ConvPadding(conv, path);
 
@@ -169,7 +165,7 @@ internal sealed class OnnxNetworkWriter(OnnxGraphBuilder graph, bool foldBatchNo
         return new(output, [conv.out_channels, h, wd]);
     }
 
-    private static long[] ConvPadding(Conv2d conv, string path)
+    private long[] ConvPadding(Conv2d conv, string path)
     {
         if (conv.padding is { Length: 2 } explicitPads) return explicitPads;
         if (conv.padding_type == Padding.Valid) return [0, 0];
@@ -180,20 +176,20 @@ internal sealed class OnnxNetworkWriter(OnnxGraphBuilder graph, bool foldBatchNo
             {
                 long total = conv.dilation[i] * (conv.kernel_size[i] - 1);
                 if (total % 2 != 0)
-                    throw new NotSupportedException($"Conv2d '{path}' uses padding 'same' with an even kernel, which pads unevenly; export needs symmetric padding.");
+                    throw new NotSupportedException($"Conv2d '{Named(path)}' uses padding 'same' with an even kernel, which pads unevenly; export needs symmetric padding.");
                 pads[i] = total / 2;
             }
             return pads;
         }
-        throw new NotSupportedException($"Conv2d '{path}' has a padding configuration ONNX export does not understand.");
+        throw new NotSupportedException($"Conv2d '{Named(path)}' has a padding configuration ONNX export does not understand.");
     }
 
     /// <summary>Eval-mode BatchNorm as y = x·scale + shift per channel (float64).</summary>
-    private static (Tensor Scale, Tensor Shift) BatchNormAffine(BatchNorm2d norm, string path)
+    private (Tensor Scale, Tensor Shift) BatchNormAffine(BatchNorm2d norm, string path)
     {
         if (norm.running_mean is null || norm.running_var is null)
             throw new NotSupportedException(
-                $"BatchNorm2d '{path}' does not track running statistics, so it has no eval-mode form to export.");
+                $"BatchNorm2d '{Named(path)}' does not track running statistics, so it has no eval-mode form to export.");
         return Affine(norm.running_mean, norm.running_var, norm.weight, norm.bias, norm.eps);
     }
 
@@ -207,14 +203,14 @@ internal sealed class OnnxNetworkWriter(OnnxGraphBuilder graph, bool foldBatchNo
         return (scale, beta - mean * scale);
     }
 
-    private Value WriteBatchNorm(BatchNorm2d norm, Value input, string path)
+    private OnnxValue WriteBatchNorm(BatchNorm2d norm, OnnxValue input, string path)
     {
-        RequireRank(input, 3, path, "BatchNorm2d");
+        RequireImage(input, path, "BatchNorm2d");
         if (input.Shape[0] >= 0 && input.Shape[0] != norm.num_features)
-            throw new InvalidOperationException($"BatchNorm2d '{path}' expects {norm.num_features} channels but receives {input.Shape[0]}.");
+            throw new InvalidOperationException($"BatchNorm2d '{Named(path)}' expects {norm.num_features} channels but receives {input.Shape[0]}.");
         if (norm.running_mean is null || norm.running_var is null)
             throw new NotSupportedException(
-                $"BatchNorm2d '{path}' does not track running statistics, so it has no eval-mode form to export.");
+                $"BatchNorm2d '{Named(path)}' does not track running statistics, so it has no eval-mode form to export.");
         using var scope = torch.NewDisposeScope();
         var mean = norm.running_mean.detach().cpu();
         string Param(string suffix, Tensor t) => graph.AddInitializer(graph.UniqueName(path + suffix), ToFloats(t), t.shape);
@@ -227,9 +223,9 @@ internal sealed class OnnxNetworkWriter(OnnxGraphBuilder graph, bool foldBatchNo
         return new(output, input.Shape);
     }
 
-    private Value WriteMaxPool(MaxPool2d pool, Value input, string path)
+    private OnnxValue WriteMaxPool(MaxPool2d pool, OnnxValue input, string path)
     {
-        RequireRank(input, 3, path, "MaxPool2d");
+        RequireImage(input, path, "MaxPool2d");
         long[] kernel = Pair(pool.kernel_size), stride = Pair(pool.stride ?? pool.kernel_size);
         long[] pads = Pair(pool.padding ?? [0]), dilation = Pair(pool.dilation ?? [1]);
         var output = graph.AddNode("MaxPool", [input.Name],
@@ -243,11 +239,11 @@ internal sealed class OnnxNetworkWriter(OnnxGraphBuilder graph, bool foldBatchNo
             PooledSize(input.Shape[2], kernel[1], stride[1], pads[1], dilation[1], pool.ceil_mode)]);
     }
 
-    private Value WriteAvgPool(AvgPool2d pool, Value input, string path)
+    private OnnxValue WriteAvgPool(AvgPool2d pool, OnnxValue input, string path)
     {
-        RequireRank(input, 3, path, "AvgPool2d");
+        RequireImage(input, path, "AvgPool2d");
         if (pool.divisor_override is not null)
-            throw new NotSupportedException($"AvgPool2d '{path}' sets divisor_override, which ONNX AveragePool cannot express.");
+            throw new NotSupportedException($"AvgPool2d '{Named(path)}' sets divisor_override, which ONNX AveragePool cannot express.");
         long[] kernel = Pair(pool.kernel_size), stride = Pair(pool.stride ?? pool.kernel_size), pads = Pair(pool.padding ?? [0]);
         var output = graph.AddNode("AveragePool", [input.Name],
             OnnxAttribute.Ints("kernel_shape", kernel),
@@ -260,33 +256,33 @@ internal sealed class OnnxNetworkWriter(OnnxGraphBuilder graph, bool foldBatchNo
             PooledSize(input.Shape[2], kernel[1], stride[1], pads[1], 1, pool.ceil_mode)]);
     }
 
-    private Value WriteAdaptiveAvgPool(AdaptiveAvgPool2d pool, Value input, string path)
+    private OnnxValue WriteAdaptiveAvgPool(AdaptiveAvgPool2d pool, OnnxValue input, string path)
     {
-        RequireRank(input, 3, path, "AdaptiveAvgPool2d");
+        RequireImage(input, path, "AdaptiveAvgPool2d");
         if (pool.output_size.Any(s => s != 1))
             throw new NotSupportedException(
-                $"AdaptiveAvgPool2d '{path}' has output size [{Format(pool.output_size)}]; ONNX export supports output size 1 (GlobalAveragePool).");
+                $"AdaptiveAvgPool2d '{Named(path)}' has output size [{Format(pool.output_size)}]; ONNX export supports output size 1 (GlobalAveragePool).");
         return new(graph.AddNode("GlobalAveragePool", [input.Name]), [input.Shape[0], 1, 1]);
     }
 
-    private Value WriteFlatten(Flatten flatten, Value input, string path)
+    private OnnxValue WriteFlatten(Flatten flatten, OnnxValue input, string path)
     {
         int rank = input.Shape.Length + 1;
         long end = flatten.end_dim < 0 ? flatten.end_dim + rank : flatten.end_dim;
         if (flatten.start_dim != 1 || end != rank - 1)
             throw new NotSupportedException(
-                $"Flatten '{path}' flattens dims {flatten.start_dim}..{flatten.end_dim}; ONNX export supports flattening all but the batch dimension.");
+                $"Flatten '{Named(path)}' flattens dims {flatten.start_dim}..{flatten.end_dim}; ONNX export supports flattening all but the batch dimension.");
         long features = input.Shape.Any(d => d < 0) ? -1 : input.Shape.Aggregate(1L, (a, b) => a * b);
         return new(graph.AddNode("Flatten", [input.Name], OnnxAttribute.Int("axis", 1)), [features]);
     }
 
-    private Value WriteLinear(Linear linear, Value input, string path)
+    private OnnxValue WriteLinear(Linear linear, OnnxValue input, string path)
     {
         if (input.Shape.Length != 1)
             throw new NotSupportedException(
-                $"Linear '{path}' receives a [{Format(input.Shape)}] tensor per sample; ONNX export supports Linear on flattened [features] inputs.");
+                $"Linear '{Named(path)}' receives a [{Format(input.Shape)}] tensor per sample; ONNX export supports Linear on flattened [features] inputs.");
         if (input.Shape[0] >= 0 && input.Shape[0] != linear.in_features)
-            throw new InvalidOperationException($"Linear '{path}' expects {linear.in_features} features but receives {input.Shape[0]}.");
+            throw new InvalidOperationException($"Linear '{Named(path)}' expects {linear.in_features} features but receives {input.Shape[0]}.");
         using var scope = torch.NewDisposeScope();
         var weight = linear.weight.detach().cpu();
         var inputs = new List<string> { input.Name, graph.AddInitializer(graph.UniqueName(path + ".weight"), ToFloats(weight), weight.shape) };
@@ -302,7 +298,7 @@ internal sealed class OnnxNetworkWriter(OnnxGraphBuilder graph, bool foldBatchNo
     }
 
     /// <summary>Output size of a conv/pool window along one axis (PyTorch's rule, incl. ceil mode); −1 stays unknown.</summary>
-    internal static long PooledSize(long size, long kernel, long stride, long pad, long dilation, bool ceil)
+    private static long PooledSize(long size, long kernel, long stride, long pad, long dilation, bool ceil)
     {
         if (size < 0) return -1;
         long span = size + 2 * pad - dilation * (kernel - 1) - 1;
@@ -314,13 +310,6 @@ internal sealed class OnnxNetworkWriter(OnnxGraphBuilder graph, bool foldBatchNo
     }
 
     private static long[] Pair(long[] values) => values.Length == 1 ? [values[0], values[0]] : values;
-
-    private static void RequireRank(Value input, int rank, string path, string type)
-    {
-        if (input.Shape.Length != rank)
-            throw new InvalidOperationException(
-                $"{type} '{path}' needs a [C, H, W] input per sample but receives [{Format(input.Shape)}].");
-    }
 
     private static bool ShapesMatch(long[] a, long[] b) =>
         a.Length == b.Length && a.Zip(b).All(p => p.First < 0 || p.Second < 0 || p.First == p.Second);
