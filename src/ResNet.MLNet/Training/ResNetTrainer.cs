@@ -153,6 +153,7 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
         HalfPrecisionCopy? half = null;
         try
         {
+            if (!forRangeTest) CheckExportable(o, model, train);
             if (o.Pretrained is string pretrained)
             {
                 // A torchvision state dict's classifier (fc) does not fit a new head; the head starts fresh, as in fastai.
@@ -271,6 +272,24 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
         }
         model.train();
         return model;
+    }
+
+    /// <summary>Fails before the first epoch when the trained network could not be saved (model.zip holds it as ONNX).</summary>
+    private static void CheckExportable(Options o, nn.Module<Tensor, Tensor> model, TrainingData train)
+    {
+        try
+        {
+            Onnx.OnnxExporter.CheckExportable(model, train.ImageShape);
+        }
+        catch (Onnx.UnexportableModuleException e)
+        {
+            throw new ArgumentException($"Architecture '{o.Architecture.Name}': module '{e.ModulePath}' ({e.ModuleType.Name}) cannot be written to ONNX, " +
+                $"so the trained model could not be saved as model.zip; build it from {Onnx.OnnxNetworkContext.SupportedModules} instead.", e);
+        }
+        catch (Exception e) when (e is NotSupportedException or InvalidOperationException)
+        {
+            throw new ArgumentException($"Architecture '{o.Architecture.Name}' cannot be written to ONNX, so the trained model could not be saved as model.zip: {e.Message}", e);
+        }
     }
 
     internal static void Validate(Options o)
