@@ -6,10 +6,10 @@ namespace ResNet.MLNet.Data;
 /// <summary>An unsigned-byte array read from an IDX file (the MNIST format): its shape and its values in row-major order.</summary>
 /// <param name="Shape">Dimensions, outermost first (images: count, rows, columns; labels: count).</param>
 /// <param name="Data">The values.</param>
-public sealed record IdxArray(int[] Shape, byte[] Data);
+internal sealed record IdxArray(int[] Shape, byte[] Data);
 
 /// <summary>Reads IDX files (MNIST, Fashion-MNIST), plain or gzipped. Only the unsigned-byte element type is supported.</summary>
-public static class IdxFile
+internal static class IdxFile
 {
     private const byte UnsignedByte = 0x08;
 

@@ -6,7 +6,7 @@ namespace ResNet.MLNet.Onnx;
 /// A named attribute of an ONNX node (e.g. <c>kernel_shape</c>, <c>axis</c>, <c>mode</c>). Create one with the
 /// typed factories: <c>OnnxAttribute.Ints("strides", 2, 2)</c>, <c>OnnxAttribute.Int("axis", 1)</c>.
 /// </summary>
-public sealed class OnnxAttribute
+internal sealed class OnnxAttribute
 {
     private OnnxAttribute(AttributeProto proto) => Proto = proto;
 

@@ -5,7 +5,7 @@ namespace ResNet.MLNet.Onnx;
 /// for the batch). Converts implicitly from <see cref="long"/>/<see cref="int"/> and <see cref="string"/>,
 /// so shapes read naturally: <c>AddInput("x", OnnxElementType.Float, "N", 3, 224, 224)</c>.
 /// </summary>
-public readonly record struct OnnxDim
+internal readonly record struct OnnxDim
 {
     private OnnxDim(long? size, string? symbol)
     {

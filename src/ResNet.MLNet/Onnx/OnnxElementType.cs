@@ -3,7 +3,7 @@ namespace ResNet.MLNet.Onnx;
 /// <summary>
 /// Element types of ONNX tensors (the values of <c>TensorProto.DataType</c> in the ONNX specification).
 /// </summary>
-public enum OnnxElementType
+internal enum OnnxElementType
 {
     /// <summary>32-bit IEEE float.</summary>
     Float = 1,

@@ -27,7 +27,7 @@ namespace ResNet.MLNet.Onnx;
 /// </code>
 /// </example>
 /// </remarks>
-public sealed class OnnxGraphBuilder
+internal sealed class OnnxGraphBuilder
 {
     /// <summary>The default ONNX operator set version (<c>ai.onnx</c> domain) this library targets.</summary>
     public const long DefaultOpset = 17;

@@ -24,7 +24,7 @@ namespace ResNet.MLNet.Onnx;
 /// helper columns are dropped.</item>
 /// </list>
 /// </remarks>
-public static class StockScoringModel
+internal static class StockScoringModel
 {
     /// <summary>Name of the probabilities column.</summary>
     public const string ScoreColumnName = "Score";

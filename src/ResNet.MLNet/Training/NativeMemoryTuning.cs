@@ -10,7 +10,7 @@ namespace ResNet.MLNet.Training;
 /// Memory then stays at its peak until the process ends.
 /// Opt out with the environment variable <c>RESNET_MLNET_MALLOC_TUNING=0</c>.
 /// </summary>
-public static class NativeMemoryTuning
+internal static class NativeMemoryTuning
 {
     private const int MallocTrimThreshold = -1;
     private const int MallocMmapMax = -4;

@@ -10,7 +10,7 @@ namespace ResNet.MLNet.Training;
 /// result. TorchSharp has no binding for the switch, so this calls libtorch's <c>at::Context</c> directly; when the
 /// symbols are missing (another libtorch build) nothing happens.
 /// </summary>
-public static class NnpackSwitch
+internal static class NnpackSwitch
 {
     private static int _done;
 

@@ -5,7 +5,7 @@ namespace ResNet.MLNet.Training;
 /// <see cref="PctStart"/> of training, then down to <c>max/divFinal</c>; momentum (Adam's β1) the mirror image,
 /// 0.95 → 0.85 → 0.95. The position advances once per training batch.
 /// </summary>
-public sealed class OneCycleSchedule
+internal sealed class OneCycleSchedule
 {
     /// <summary>Creates the schedule for a run peaking at <paramref name="maxLearningRate"/>.</summary>
     public OneCycleSchedule(double maxLearningRate, double pctStart = 0.25, double div = 25, double divFinal = 1e5,

@@ -10,7 +10,7 @@ namespace ResNet.MLNet.Training;
 /// the user made (<c>GOMP_SPINCOUNT</c>, <c>OMP_WAIT_POLICY</c>) are left alone. Opt out with the environment variable
 /// <c>RESNET_MLNET_OMP_TUNING=0</c>.
 /// </summary>
-public static class OpenMpWaitTuning
+internal static class OpenMpWaitTuning
 {
     /// <summary>The spin count set (libgomp's default is 300,000).</summary>
     public const int SpinCount = 20_000;

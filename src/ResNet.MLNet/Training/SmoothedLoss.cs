@@ -4,7 +4,7 @@ namespace ResNet.MLNet.Training;
 /// fastai's <c>AvgSmoothLoss</c>: an exponential moving average of the training loss, debiased by <c>1 − β^k</c>
 /// after <c>k</c> values (β 0.98). The trainer never resets it between epochs, as fastai's recorder does not.
 /// </summary>
-public sealed class SmoothedLoss
+internal sealed class SmoothedLoss
 {
     private double _average;
 

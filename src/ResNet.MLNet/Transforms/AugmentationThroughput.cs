@@ -10,7 +10,7 @@ namespace ResNet.MLNet.Transforms;
 /// <param name="BestBatchSeconds">Fastest batch (the least disturbed by other processes on a shared machine).</param>
 /// <param name="Batches">Timed batches.</param>
 /// <param name="BatchSize">Images per batch.</param>
-public sealed record AugmentationThroughputResult(double ImagesPerSecond, double MedianBatchSeconds, double BestBatchSeconds, int Batches, int BatchSize)
+internal sealed record AugmentationThroughputResult(double ImagesPerSecond, double MedianBatchSeconds, double BestBatchSeconds, int Batches, int BatchSize)
 {
     /// <summary>Images per second of the fastest batch.</summary>
     public double BestImagesPerSecond => BatchSize / BestBatchSeconds;
@@ -20,7 +20,7 @@ public sealed record AugmentationThroughputResult(double ImagesPerSecond, double
 /// Micro-measurement of the training-pass augmentation alone (the chapter's 160 px bytes → 128 px floats, batch 128):
 /// the same code path <c>AugmentImages</c> runs per batch (byte batch tensor → floats, draw, one grid_sample, lighting).
 /// </summary>
-public static class AugmentationThroughput
+internal static class AugmentationThroughput
 {
     /// <summary>Augments <paramref name="batches"/> timed batches (after one warm-up batch) of random byte images.</summary>
     /// <param name="batchSize">Images per batch.</param>

@@ -9,7 +9,7 @@ using SkiaSharp;
 namespace ResNet.MLNet.Visualization;
 
 /// <summary>fastai's <c>show_batch</c>: a PNG grid of images with their labels as titles.</summary>
-public static class BatchVisualizer
+internal static class BatchVisualizer
 {
     /// <summary>
     /// Reads the first <paramref name="maxN"/> rows of a training pass over <paramref name="data"/> (so they come

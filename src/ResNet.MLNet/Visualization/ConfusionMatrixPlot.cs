@@ -6,7 +6,7 @@ using OxyPlot.Series;
 namespace ResNet.MLNet.Visualization;
 
 /// <summary>fastai's <c>plot_confusion_matrix</c>: actual classes down, predicted classes across, counts in the cells.</summary>
-public static class ConfusionMatrixPlot
+internal static class ConfusionMatrixPlot
 {
     /// <summary>Builds the plot model from counts indexed [actual, predicted].</summary>
     public static PlotModel Create(IReadOnlyList<IReadOnlyList<double>> counts, IReadOnlyList<string> classNames)
