@@ -81,12 +81,6 @@ internal sealed class OnnxNetworkContext(OnnxGraphBuilder graph, bool foldBatchN
         return new(graph.AddNode("Add", [a.Name, b.Name]), Merge(a.Shape, b.Shape));
     }
 
-    private UnexportableModuleException Unexportable(string path, nn.Module module) => new(Named(path), module.GetType());
-
-    /// <summary>A module's path below the network (<c>body.2.act</c>) as messages show it; the network's own name for the network.</summary>
-    private string Named(string path) =>
-        path.StartsWith(_networkPath + ".", StringComparison.Ordinal) ? path[(_networkPath.Length + 1)..] : path;
-
     /// <summary>Fails unless <paramref name="input"/> is an image, [C, H, W] per sample.</summary>
     public void RequireImage(OnnxValue input, string path, string type)
     {
@@ -94,6 +88,12 @@ internal sealed class OnnxNetworkContext(OnnxGraphBuilder graph, bool foldBatchN
             throw new InvalidOperationException(
                 $"{type} '{Named(path)}' needs a [C, H, W] input per sample but receives [{Format(input.Shape)}].");
     }
+
+    private UnexportableModuleException Unexportable(string path, nn.Module module) => new(Named(path), module.GetType());
+
+    /// <summary>A module's path below the network (<c>body.2.act</c>) as messages show it; the network's own name for the network.</summary>
+    private string Named(string path) =>
+        path.StartsWith(_networkPath + ".", StringComparison.Ordinal) ? path[(_networkPath.Length + 1)..] : path;
 
     /// <summary>Eval-mode BatchNorm1d on [features] as x·scale + shift (Mul, Add).</summary>
     private OnnxValue WriteBatchNorm1d(BatchNorm1d norm, OnnxValue input, string path)
