@@ -302,11 +302,11 @@ internal sealed class OnnxNetworkContext(OnnxGraphBuilder graph, bool foldBatchN
     {
         if (size < 0) return -1;
         long span = size + 2 * pad - dilation * (kernel - 1) - 1;
-        if (span < 0) return 0;
-        long outSize = (ceil ? (span + stride - 1) / stride : span / stride) + 1;
+        // Rounded towards −∞ as PyTorch does: in ceil mode a window wider than the input still gives one output.
+        long outSize = (long)Math.Floor((double)(span + (ceil ? stride - 1 : 0)) / stride) + 1;
         // In ceil mode the last window must start inside the input or its left padding.
         if (ceil && (outSize - 1) * stride >= size + pad) outSize--;
-        return outSize;
+        return Math.Max(outSize, 0);
     }
 
     private static long[] Pair(long[] values) => values.Length == 1 ? [values[0], values[0]] : values;

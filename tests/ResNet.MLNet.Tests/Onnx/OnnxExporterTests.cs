@@ -79,6 +79,21 @@ public class OnnxExporterTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void ResidualBlocksExportWhereTheIdentityPoolSeesASinglePixel()
+    {
+        // At 16 px ResBlockCnn's last block pools a 1×1 identity with AvgPool2d(2, ceil_mode): one output, as in PyTorch.
+        torch.manual_seed(6);
+        using var model = Architectures.ResBlockCnn.Create(3);
+        RandomizeBatchNorms(model, 8);
+        model.eval();
+        var onnx = OnnxExporter.Export(model, new OnnxExportOptions { ImageHeight = 16, ImageWidth = 16 });
+        long[] shape = [2, 3, 16, 16];
+        var x = RandomInput(16, 2 * 3 * 16 * 16);
+        var result = OrtRunner.Run(onnx, ("input", x, shape))[0];
+        Assert.True(MaxAbsDiff(TorchForward(model, x, shape), result.Floats!) <= Tolerance);
+    }
+
+    [Fact]
     public void UnfoldedBatchNormNormalisationAndSoftmaxMatchTorchSharp()
     {
         torch.manual_seed(3);
