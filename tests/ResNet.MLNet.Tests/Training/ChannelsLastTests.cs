@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using ResNet.MLNet.Modules;
+using ResNet.MLNet.Onnx;
 using ResNet.MLNet.Tests.Data;
 using ResNet.MLNet.Training;
 using TorchSharp;
@@ -241,8 +242,8 @@ public class ChannelsLastTests
 
     private sealed record Forward(bool Training, long Rows, bool ChannelsLast);
 
-    /// <summary>Wraps a network and records the layout of every batch it is given.</summary>
-    private sealed class LayoutProbe : nn.Module<Tensor, Tensor>
+    /// <summary>Wraps a network and records the layout of every batch it is given; exports as the network.</summary>
+    private sealed class LayoutProbe : nn.Module<Tensor, Tensor>, IOnnxExportable
     {
         private readonly nn.Module<Tensor, Tensor> inner;
         private readonly List<Forward> _seen;
@@ -259,5 +260,8 @@ public class ChannelsLastTests
             _seen.Add(new Forward(training, x.shape[0], MemoryFormat.IsChannelsLast(x)));
             return inner.forward(x);
         }
+
+        OnnxValue IOnnxExportable.WriteOnnx(OnnxNetworkContext context, OnnxValue input, string path) =>
+            context.Write(inner, input, path + ".inner");
     }
 }
