@@ -4,7 +4,9 @@ namespace ResNet.MLNet.Modules;
 
 /// <summary>
 /// A named network factory the trainer can build for any number of classes. Use the chapter's models from
-/// <see cref="Architectures"/> or wrap your own: <c>new Architecture("MyNet", c =&gt; MyNet(c))</c>.
+/// <see cref="Architectures"/> or wrap your own: <c>new Architecture("MyNet", c =&gt; MyNet(c))</c>. Build your own from
+/// this library's modules and TorchSharp's common layers: the trainer checks before the first epoch that the network
+/// can be written to ONNX, the form model.zip keeps it in.
 /// </summary>
 public sealed class Architecture
 {
