@@ -11,6 +11,9 @@ namespace ResNet.MLNet.Training;
 /// class names) and <c>PredictedLabel</c> (the training label's key type and key values), so
 /// <c>MulticlassClassification.Evaluate</c> and <c>MapKeyToValue("PredictedLabel")</c> work unchanged.
 /// Also exposes what persistence needs: the eval-mode module, class names, feature column and image shape, history.
+/// On the CPU, <see cref="Transform"/> and PredictionEngine run the stock chain model.zip holds (the network exported to
+/// ONNX and run by ONNX Runtime, made from the weights at first use), so in-memory scores are model.zip's by construction
+/// and faster (docs/benchmarks.md, section 4); on a GPU the TorchSharp network scores in batches.
 /// </summary>
 public sealed class ResNetTransformer : ITransformer, IDisposable
 {
@@ -23,6 +26,10 @@ public sealed class ResNetTransformer : ITransformer, IDisposable
     private readonly DataViewSchema.Annotations _slotNames;
     private readonly DataViewSchema.Annotations _keyValues;
     private readonly object _forwardLock = new();
+    private readonly Lock _stockGate = new();
+    private readonly List<TransformerChain<ITransformer>> _stockChains = [];
+    private TransformerChain<ITransformer>? _stockScoring;
+    private bool _stockScoringFlipTta;
     private int _scoringBatchSize = 64;
 
     internal ResNetTransformer(nn.Module<Tensor, Tensor> model, Device device, string architecture, string[] classNames,
@@ -52,7 +59,7 @@ public sealed class ResNetTransformer : ITransformer, IDisposable
 
     /// <summary>
     /// Whether batch scoring feeds the network channels-last (NHWC) images (the trainer's <c>Options.ChannelsLast</c>).
-    /// Single rows (PredictionEngine) stay NCHW: for one image NHWC measured slower on the CPU (ResNet18Chapter ~15%).
+    /// Single rows (PredictionEngine) stay NCHW, which is faster for one image on the CPU (docs/benchmarks.md, design measurements).
     /// </summary>
     internal bool ChannelsLast { get; }
 
@@ -99,18 +106,19 @@ public sealed class ResNetTransformer : ITransformer, IDisposable
     /// </summary>
     public bool FlipTta { get; set; }
 
-    /// <summary>Rows scored together by <see cref="Transform"/> (one forward pass per batch). Default 64.</summary>
+    /// <summary>Rows scored together by <see cref="Transform"/> on a GPU (one forward pass per batch). Default 64.</summary>
     public int ScoringBatchSize
     {
         get => _scoringBatchSize;
         set => _scoringBatchSize = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "ScoringBatchSize must be at least 1.");
     }
 
-    /// <summary>Scores every row of <paramref name="input"/>, lazily and in batches of <see cref="ScoringBatchSize"/>.</summary>
+    /// <summary>Scores every row of <paramref name="input"/>, lazily (on a GPU in batches of <see cref="ScoringBatchSize"/>).</summary>
     public IDataView Transform(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
         CheckInput(input.Schema);
+        if (CpuScoring() is { } stock) return stock.Transform(input);
         int c = ClassNames.Count, rowSize = ImageShape[0] * ImageShape[1] * ImageShape[2];
         int batchSize = ScoringBatchSize;
         return new BatchedDataView(input,
@@ -155,7 +163,24 @@ public sealed class ResNetTransformer : ITransformer, IDisposable
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
-        return new ScoringRowMapper(this, inputSchema);
+        CheckInput(inputSchema);
+        return CpuScoring() is ITransformer stock ? stock.GetRowToRowMapper(inputSchema) : new ScoringRowMapper(this, inputSchema);
+    }
+
+    /// <summary>On the CPU, the stock scoring chain for the current <see cref="FlipTta"/>; null on a GPU.</summary>
+    private TransformerChain<ITransformer>? CpuScoring()
+    {
+        if (Device.type != DeviceType.CPU) return null;
+        lock (_stockGate)
+        {
+            if (_stockScoring is null || _stockScoringFlipTta != FlipTta)
+            {
+                _stockScoring = Onnx.StockScoringModel.Create(Model, ClassNames, FeatureColumnName, ImageShape, FlipTta);
+                _stockScoringFlipTta = FlipTta;
+                _stockChains.Add(_stockScoring);
+            }
+            return _stockScoring;
+        }
     }
 
     /// <summary>
@@ -169,8 +194,17 @@ public sealed class ResNetTransformer : ITransformer, IDisposable
         ((ICanSaveModel)stock).Save(ctx);
     }
 
-    /// <summary>Releases the network's native memory.</summary>
-    public void Dispose() => Model.Dispose();
+    /// <summary>Releases the network's native memory and the scoring sessions.</summary>
+    public void Dispose()
+    {
+        lock (_stockGate)
+        {
+            foreach (var chain in _stockChains) chain.Dispose();
+            _stockChains.Clear();
+            _stockScoring = null;
+        }
+        Model.Dispose();
+    }
 
     internal DataViewSchema.Column CheckInput(DataViewSchema inputSchema)
     {
