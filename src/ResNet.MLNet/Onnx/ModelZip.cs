@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using Microsoft.ML;
 using Microsoft.ML.OnnxRuntime;
+using ResNet.MLNet.Training;
 
 namespace ResNet.MLNet.Onnx;
 
@@ -58,7 +59,7 @@ public static class ModelZip
                 if (bytes.Length != length)
                     throw new InvalidDataException($"entry '{entry.FullName}' is truncated ({bytes.Length} of {length} bytes)");
                 using var session = new InferenceSession(bytes);
-                if (session.OutputMetadata.ContainsKey(StockScoringModel.ScoreColumnName)
+                if (session.OutputMetadata.ContainsKey(ResNetTransformer.ScoreColumnName)
                     && session.OutputMetadata.ContainsKey(StockScoringModel.PredictedIndexColumnName))
                     return bytes;
             }

@@ -1,3 +1,4 @@
+using ResNet.MLNet.Transforms;
 using static TorchSharp.torch;
 
 namespace ResNet.MLNet.Onnx;
@@ -92,15 +93,7 @@ public static class OnnxExporter
         var x = input;
         if (scale != 1f) x = graph.AddNode("Mul", [x, graph.AddInitializer(graph.UniqueName("input_scale"), [scale])]);
         if (mean is not null && std is not null)
-        {
-            if (mean.Count != channels || std.Count != channels)
-                throw new ArgumentException($"Normalisation needs {channels} means and standard deviations; got {mean.Count} and {std.Count}.");
-            if (std.Any(s => !(s > 0) || !float.IsFinite(s)))
-                throw new ArgumentException("Normalisation standard deviations must be finite and > 0.");
-            var meanName = graph.AddInitializer(graph.UniqueName("normalize_mean"), mean.ToArray(), 1, channels, 1, 1);
-            var stdName = graph.AddInitializer(graph.UniqueName("normalize_std"), std.ToArray(), 1, channels, 1, 1);
-            x = graph.AddNode("Div", [graph.AddNode("Sub", [x, meanName]), stdName]);
-        }
+            x = ImageOnnxGraphs.AddNormalization(graph, x, mean, std, [1, channels, 1, 1]);
         return x;
     }
 

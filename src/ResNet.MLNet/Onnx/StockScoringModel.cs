@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms;
+using ResNet.MLNet.Training;
 using static TorchSharp.torch;
 
 namespace ResNet.MLNet.Onnx;
@@ -26,18 +27,12 @@ namespace ResNet.MLNet.Onnx;
 /// </remarks>
 internal static class StockScoringModel
 {
-    /// <summary>Name of the probabilities column.</summary>
-    public const string ScoreColumnName = "Score";
-
-    /// <summary>Name of the predicted key column.</summary>
-    public const string PredictedLabelColumnName = "PredictedLabel";
-
     /// <summary>Name of the ONNX output holding the arg-max class index (a helper column, dropped from the chain's output).</summary>
-    public const string PredictedIndexColumnName = PredictedLabelColumnName + ".Index";
+    public const string PredictedIndexColumnName = ResNetTransformer.PredictedLabelColumnName + ".Index";
 
     private const string IndexColumn = PredictedIndexColumnName;
-    private const string HashColumn = PredictedLabelColumnName + ".Hash";
-    private const string NameColumn = PredictedLabelColumnName + ".Name";
+    private const string HashColumn = ResNetTransformer.PredictedLabelColumnName + ".Hash";
+    private const string NameColumn = ResNetTransformer.PredictedLabelColumnName + ".Name";
 
     /// <summary>
     /// Builds the stock transformer chain that scores <paramref name="featureColumnName"/> with
@@ -77,7 +72,7 @@ internal static class StockScoringModel
         var probabilities = graph.AddNode("Softmax", [logits], OnnxAttribute.Int("axis", 1));
         if (flipTta)
             probabilities = graph.AddNode("ReduceMean", [probabilities], OnnxAttribute.Ints("axes", [0]), OnnxAttribute.Int("keepdims", 1));
-        graph.AddNode("Reshape", [probabilities, graph.AddInitializer("score_shape", [(long)classNames.Count], 1)], [ScoreColumnName]);
+        graph.AddNode("Reshape", [probabilities, graph.AddInitializer("score_shape", [(long)classNames.Count], 1)], [ResNetTransformer.ScoreColumnName]);
         graph.AddNode("ArgMax", [probabilities], [IndexColumn], [OnnxAttribute.Int("axis", 1), OnnxAttribute.Int("keepdims", 0)]);
 
         // Slot names for Score: ML.NET's ONNX transformer reads keys_strings of the node named mlnet.<column>.SlotNames.
@@ -86,9 +81,9 @@ internal static class StockScoringModel
             [OnnxAttribute.Strings("keys_strings", classNames),
              OnnxAttribute.Ints("values_int64s", Enumerable.Range(0, classNames.Count).Select(i => (long)i).ToArray()),
              OnnxAttribute.Int("default_int64", -1)],
-            nodeName: $"mlnet.{ScoreColumnName}.SlotNames", domain: OnnxGraphBuilder.MlDomain);
+            nodeName: $"mlnet.{ResNetTransformer.ScoreColumnName}.SlotNames", domain: OnnxGraphBuilder.MlDomain);
 
-        graph.AddOutput(ScoreColumnName, OnnxElementType.Float, classNames.Count);
+        graph.AddOutput(ResNetTransformer.ScoreColumnName, OnnxElementType.Float, classNames.Count);
         graph.AddOutput(IndexColumn, OnnxElementType.Int64, 1);
         return graph.ToModelBytes();
     }
@@ -111,10 +106,10 @@ internal static class StockScoringModel
         var keyData = ml.Data.LoadFromEnumerable(classNames.Select(n => new NameRow { Name = n }).ToList());
 
         using var onnxStream = new MemoryStream(scoringOnnx, writable: false);
-        var pipeline = ml.Transforms.ApplyOnnxModel([ScoreColumnName, IndexColumn], [featureColumnName], onnxStream)
+        var pipeline = ml.Transforms.ApplyOnnxModel([ResNetTransformer.ScoreColumnName, IndexColumn], [featureColumnName], onnxStream)
             .Append(ml.Transforms.Conversion.Hash([hashOptions]))
             .Append(ml.Transforms.Conversion.MapValue(NameColumn, lookup, lookup.Schema[HashColumn], lookup.Schema[nameof(NameRow.Name)], HashColumn))
-            .Append(ml.Transforms.Conversion.MapValueToKey(PredictedLabelColumnName, NameColumn, keyData: keyData))
+            .Append(ml.Transforms.Conversion.MapValueToKey(ResNetTransformer.PredictedLabelColumnName, NameColumn, keyData: keyData))
             .Append(ml.Transforms.DropColumns(IndexColumn, HashColumn, NameColumn));
         var fitted = pipeline.Fit(schemaData);
         return new TransformerChain<ITransformer>(fitted.ToArray());

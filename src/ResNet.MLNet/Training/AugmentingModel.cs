@@ -37,7 +37,7 @@ public static class AugmentingModel
         ArgumentNullException.ThrowIfNull(data);
         var steps = ModelSteps.Of(ml, model, inputSchema);
         var (loader, imageColumn) = steps.ImageLoader();
-        int network = steps.ScoringStep(StockScoringModel.ScoreColumnName);
+        int network = steps.ScoringStep(ResNetTransformer.ScoreColumnName);
         var networkInput = steps.Schemas[network];
 
         int presize = 0;

@@ -19,7 +19,7 @@ public sealed class TtaOptions
     public int Seed { get; set; }
 
     /// <summary>The probabilities column the model outputs.</summary>
-    public string ScoreColumnName { get; set; } = "Score";
+    public string ScoreColumnName { get; set; } = ResNetTransformer.ScoreColumnName;
 
     internal void Validate()
     {

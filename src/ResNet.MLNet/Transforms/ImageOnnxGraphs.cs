@@ -42,10 +42,32 @@ internal static class ImageOnnxGraphs
     {
         var g = new OnnxGraphBuilder("normalize_images");
         string x = ToUnitFloat(g, inputName, isByte, height, width);
-        string centred = g.AddNode("Sub", [x, g.AddInitializer(g.UniqueName("mean"), stats.Mean.ToArray(), 3, 1, 1)]);
-        g.AddNode("Div", [centred, g.AddInitializer(g.UniqueName("std"), stats.Std.ToArray(), 3, 1, 1)], [outputName]);
+        AddNormalization(g, x, stats.Mean, stats.Std, [3, 1, 1], outputName);
         g.AddOutput(outputName, OnnxElementType.Float, 3, height, width);
         return g.ToModelBytes();
+    }
+
+    /// <summary>
+    /// Appends (x − mean) / std per channel to <paramref name="g"/> — the one definition of normalisation in ONNX, used by
+    /// <c>NormalizeImages</c>' saved form and by the standalone network export — and returns the result's name.
+    /// </summary>
+    /// <param name="g">The graph.</param>
+    /// <param name="x">The input value.</param>
+    /// <param name="mean">One mean per channel.</param>
+    /// <param name="std">One standard deviation per channel (finite, &gt; 0).</param>
+    /// <param name="statisticsShape">The statistics' shape, broadcasting over <paramref name="x"/>'s channel axis: [C, 1, 1] or [1, C, 1, 1].</param>
+    /// <param name="outputName">The result's name; generated when null.</param>
+    internal static string AddNormalization(OnnxGraphBuilder g, string x, IReadOnlyList<float> mean, IReadOnlyList<float> std,
+        long[] statisticsShape, string? outputName = null)
+    {
+        long channels = statisticsShape.Max();
+        if (mean.Count != channels || std.Count != channels)
+            throw new ArgumentException($"Normalisation needs {channels} means and standard deviations; got {mean.Count} and {std.Count}.");
+        if (std.Any(s => !(s > 0) || !float.IsFinite(s)))
+            throw new ArgumentException("Normalisation standard deviations must be finite and > 0.");
+        string centred = g.AddNode("Sub", [x, g.AddInitializer(g.UniqueName("normalize_mean"), mean.ToArray(), statisticsShape)]);
+        string scale = g.AddInitializer(g.UniqueName("normalize_std"), std.ToArray(), statisticsShape);
+        return outputName is null ? g.AddNode("Div", [centred, scale]) : g.AddNode("Div", [centred, scale], [outputName])[0];
     }
 
     private static string ToUnitFloat(OnnxGraphBuilder g, string inputName, bool isByte, int height, int width)

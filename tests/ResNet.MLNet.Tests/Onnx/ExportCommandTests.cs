@@ -45,7 +45,7 @@ public sealed class ExportCommandTests : IDisposable
 
         var x = OnnxExporterTests.RandomInput(3, 3 * 33 * 35);
         var outputs = OrtRunner.Run(File.ReadAllBytes(onnxPath), ("Pixels", x, [1, 3, 33, 35]));
-        var score = outputs.Single(o => o.Name == StockScoringModel.ScoreColumnName).Floats!;
+        var score = outputs.Single(o => o.Name == ResNetTransformer.ScoreColumnName).Floats!;
         var expected = OnnxExporterTests.TorchForward(network, x, [1, 3, 33, 35], softmax: true);
         Assert.True(expected.Zip(score, (a, b) => Math.Abs(a - b)).Max() <= 1e-4);
         Assert.Equal(Array.IndexOf(expected, expected.Max()), outputs.Single(o => o.Name == StockScoringModel.PredictedIndexColumnName).Int64s![0]);

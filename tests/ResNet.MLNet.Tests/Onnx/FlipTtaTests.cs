@@ -31,7 +31,7 @@ public sealed class FlipTtaTests(TrainedClassifier trained) : IClassFixture<Trai
         var plain = OnnxExporterTests.TorchForward(network, x, [1, 3, 20, 23], softmax: true);
         var mirror = OnnxExporterTests.TorchForward(network, mirrored, [1, 3, 20, 23], softmax: true);
         var expected = plain.Zip(mirror, (p, m) => (p + m) / 2).ToArray();
-        var score = outputs.Single(o => o.Name == StockScoringModel.ScoreColumnName);
+        var score = outputs.Single(o => o.Name == ResNetTransformer.ScoreColumnName);
         Assert.Equal([3L], score.Shape);
         Assert.True(expected.Zip(score.Floats!, (a, b) => Math.Abs(a - b)).Max() <= 1e-4, "flip TTA scores differ from the mean of the two forward passes");
         Assert.True(plain.Zip(score.Floats!, (a, b) => Math.Abs(a - b)).Max() > 1e-4, "the mirror made no difference; the test input is too symmetric");
