@@ -11,8 +11,7 @@ namespace ResNet.MLNet.Training;
 /// Reads one pass over <see cref="TrainingData"/> as <see cref="ImageBatch"/>es. With <c>prefetch</c> &gt; 0 a background
 /// thread reads up to that many batches ahead, so data loading overlaps a GPU's compute; with 0 (the CPU) every batch is
 /// read on the consumer's thread when it asks for it: the model's step already keeps every core busy, and torch work
-/// from a second thread only oversubscribes them (measured on 2 cores: the chapter's SimpleCnn pipeline epoch ran at
-/// 295–339 images/s with a reader thread, 516–583 inline). Training passes ask for a cursor with a <see cref="Random"/>
+/// from a second thread only oversubscribes them (docs/benchmarks.md). Training passes ask for a cursor with a <see cref="Random"/>
 /// (upstream augmentation and shuffling key on it); when the view cannot shuffle, rows go through a bounded shuffle
 /// pool instead. The consumer owns (and disposes) every batch it takes.
 /// </summary>

@@ -4,8 +4,8 @@ using static TorchSharp.torch;
 namespace ResNet.MLNet.Training;
 
 /// <summary>
-/// Channels-last (NHWC) image batches. On the CPU, libtorch's oneDNN convolutions run faster on NHWC data (measured here:
-/// SimpleCnn training steps ~790 → ~1000 img/s, ResNet18Chapter 40 → 48 img/s); oneDNN picks its NHWC kernels when the
+/// Channels-last (NHWC) image batches. On the CPU, libtorch's oneDNN convolutions often run faster on NHWC data (figures in
+/// docs/benchmarks.md; the step trial decides per machine); oneDNN picks its NHWC kernels when the
 /// input is laid out channels-last, and BatchNorm, ReLU, pooling and the residual additions keep that layout, so converting
 /// the input batch alone is enough. Parameters stay in the default contiguous layout (checkpoints and the ONNX export read
 /// their raw data). TorchSharp 0.107 has no <c>contiguous(memory_format)</c>; a permute to [N,H,W,C], a contiguous copy and
@@ -36,7 +36,7 @@ internal static class MemoryFormat
     /// The first 1×1 convolution of <paramref name="model"/> that changes the channel count and has 1024 or more input
     /// or output channels, described, or null. libtorch 2.10's oneDNN kills the process with SIGFPE when such a
     /// convolution (e.g. ResNet50Chapter's 1024 → 512, 512 → 2048, 256 → 1024) gets channels-last input on more than
-    /// one intra-op thread (measured on this AVX-512 CPU; PyTorch 1.13 and the NCHW layout run them). Some shapes in
+    /// one intra-op thread (PyTorch 1.13 and the NCHW layout run them). Some shapes in
     /// that range run, but the process cannot survive trying, so the whole range is avoided.
     /// </summary>
     public static string? UnsafeConvolution(nn.Module model)

@@ -4,9 +4,9 @@ namespace ResNet.MLNet.Training;
 
 /// <summary>
 /// Keeps glibc from returning large tensor buffers to the kernel after every free. By default glibc maps and
-/// unmaps each large allocation, so every training step re-faults its memory; turning that off made
-/// TorchSharp training 1.5–3× faster on Linux. All threads share one arena, because the per-thread arenas glibc
-/// otherwise creates map and unmap their heaps anyway (3.5–5× slower training steps measured with them).
+/// unmaps each large allocation, so every training step re-faults its memory; turning that off makes TorchSharp
+/// training several times faster on Linux (docs/benchmarks.md). All threads share one arena, because the per-thread
+/// arenas glibc otherwise creates map and unmap their heaps anyway.
 /// Memory then stays at its peak until the process ends.
 /// Opt out with the environment variable <c>RESNET_MLNET_MALLOC_TUNING=0</c>.
 /// </summary>
@@ -33,7 +33,7 @@ internal static class NativeMemoryTuning
         try
         {
             // One arena: glibc gives other threads (batch readers, OpenMP workers, ML.NET cursors) their own arenas, whose
-            // heaps are mapped and unmapped regardless of the two settings above; measured 3.5–5× faster steps with one.
+            // heaps are mapped and unmapped regardless of the two settings above.
             bool ok = mallopt(MallocMmapMax, 0) == 1 & mallopt(MallocTrimThreshold, int.MaxValue) == 1 & mallopt(MallocArenaMax, 1) == 1;
             if (ok) Volatile.Write(ref _applied, 1);
             return ok;
