@@ -31,9 +31,9 @@ public sealed class ImageCacheTests : IDisposable
     private static LoadPresizedImagesEstimator Loader(MLContext ml, ImageCache cache) =>
         ml.Transforms.LoadPresizedImages("Pixels", "ImagePath", Presize, ResizeMethod.Crop, cache);
 
-    private static Dictionary<string, byte[]> PixelsByPath(IDataView view, Random? random = null)
+    private static List<(string Path, byte[] Pixels)> Rows(IDataView view, Random? random = null)
     {
-        var result = new Dictionary<string, byte[]>();
+        var result = new List<(string, byte[])>();
         using var cursor = view.GetRowCursor([view.Schema["ImagePath"], view.Schema["Pixels"]], random);
         var path = cursor.GetGetter<ReadOnlyMemory<char>>(view.Schema["ImagePath"]);
         var pixels = cursor.GetGetter<VBuffer<byte>>(view.Schema["Pixels"]);
@@ -43,10 +43,12 @@ public sealed class ImageCacheTests : IDisposable
         {
             path(ref p);
             pixels(ref v);
-            result.Add(p.ToString(), v.DenseValues().ToArray());
+            result.Add((p.ToString(), v.DenseValues().ToArray()));
         }
         return result;
     }
+
+    private static Dictionary<string, byte[]> PixelsByPath(IDataView view) => Rows(view).ToDictionary(r => r.Path, r => r.Pixels);
 
     private Dictionary<string, byte[]> ExplicitChainPixels(MLContext ml, IDataView data) =>
         PixelsByPath(ml.Transforms.LoadImageFiles("Image", "ImagePath")
@@ -186,21 +188,10 @@ public sealed class ImageCacheTests : IDisposable
         var random = new Random(3);
         for (int pass = 0; pass < 3; pass++)
         {
-            var order = new List<string>();
-            using var cursor = view.GetRowCursor([view.Schema["ImagePath"], view.Schema["Pixels"]], random);
-            var path = cursor.GetGetter<ReadOnlyMemory<char>>(view.Schema["ImagePath"]);
-            var pixels = cursor.GetGetter<VBuffer<byte>>(view.Schema["Pixels"]);
-            ReadOnlyMemory<char> p = default;
-            VBuffer<byte> v = default;
-            while (cursor.MoveNext())
-            {
-                path(ref p);
-                pixels(ref v);
-                Assert.Equal(expected[p.ToString()], v.DenseValues().ToArray());
-                order.Add(p.ToString());
-            }
-            Assert.Equal(expected.Keys.Order(), order.Order());
-            orders.Add([.. order]);
+            var rows = Rows(view, random);
+            Assert.All(rows, row => Assert.Equal(expected[row.Path], row.Pixels));
+            Assert.Equal(expected.Keys.Order(), rows.Select(r => r.Path).Order());
+            orders.Add([.. rows.Select(r => r.Path)]);
         }
         Assert.NotEqual(orders[0], orders[1]);
         Assert.NotEqual(orders[1], orders[2]);
