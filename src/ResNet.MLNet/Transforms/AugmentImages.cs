@@ -63,8 +63,9 @@ public sealed class AugmentImagesTransformer : ImageTransformerBase
     {
         var (isByte, height, width) = ColumnChecks.PlanarImage(input.Schema, "AugmentImages", inputName);
         string temporary = OnnxScoring.TemporaryName(input.Schema, output, "AugmentImages");
-        var model = ImageOnnxGraphs.CenterCropResize(inputName, temporary, isByte, height, width,
-            options.Size ?? height, options.Size ?? width, options.Mode, options.AlignCorners);
+        var augmenter = new BatchAugmenter(options, height, width);
+        var model = ImageOnnxGraphs.ValidationCrop(inputName, temporary, isByte, height, width, augmenter.ValidationGrid(),
+            augmenter.OutputHeight, augmenter.OutputWidth, options);
         return OnnxScoring.Build(input, output, inputName, temporary, model);
     }
 

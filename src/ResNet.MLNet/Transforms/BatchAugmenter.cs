@@ -113,6 +113,17 @@ internal sealed class BatchAugmenter
     }
 
     /// <summary>
+    /// The sampling grid [outH, outW, 2] of the validation transform (the largest centred square), as <see cref="Apply"/>
+    /// computes it; the saved scoring graph samples with it.
+    /// </summary>
+    public float[] ValidationGrid()
+    {
+        using var grid = AugmentationKernels.SamplingGrid([ImageAugmentation.CenterSquare(Width, Height).Matrix(Width, Height, _options.AlignCorners)],
+            _columnCoordinates, _rowCoordinates);
+        return grid.data<float>().ToArray();
+    }
+
+    /// <summary>
     /// Augments <paramref name="images"/> ([B, 3, H, W] floats in 0..1) with one augmentation per image; returns
     /// [B, 3, outH, outW] in the caller's dispose scope.
     /// </summary>

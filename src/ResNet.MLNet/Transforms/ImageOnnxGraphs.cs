@@ -9,30 +9,39 @@ namespace ResNet.MLNet.Transforms;
 internal static class ImageOnnxGraphs
 {
     /// <summary>
-    /// The validation transform of <c>AugmentImages</c>: to float (bytes / 255), crop the largest centred square,
-    /// resize it to <paramref name="outputHeight"/>×<paramref name="outputWidth"/> (bilinear or nearest; align-corners
-    /// or half-pixel coordinates, as <c>grid_sample</c> does).
+    /// The validation transform of <c>AugmentImages</c>: to float (bytes / 255), then ONNX <c>GridSample</c> (the same
+    /// operation as the training path's <c>grid_sample</c>) at the fixed <paramref name="grid"/> the training path computes
+    /// from the centre-square crop's matrix (<see cref="BatchAugmenter.ValidationGrid"/>), so both passes crop by one
+    /// definition.
     /// </summary>
-    public static byte[] CenterCropResize(string inputName, string outputName, bool isByte, int height, int width,
-        int outputHeight, int outputWidth, InterpolationMode mode, bool alignCorners)
+    /// <param name="inputName">The input column: planar [3, H, W] bytes or floats.</param>
+    /// <param name="outputName">The output column: [3, outH, outW] floats in 0..1.</param>
+    /// <param name="isByte">Whether the input holds bytes (0..255).</param>
+    /// <param name="height">Input height.</param>
+    /// <param name="width">Input width.</param>
+    /// <param name="grid">The sampling grid [outH, outW, 2] in grid_sample's normalised coordinates, row-major.</param>
+    /// <param name="outputHeight">outH.</param>
+    /// <param name="outputWidth">outW.</param>
+    /// <param name="options">Interpolation, padding and align-corners, as the training path samples.</param>
+    public static byte[] ValidationCrop(string inputName, string outputName, bool isByte, int height, int width, float[] grid,
+        int outputHeight, int outputWidth, AugmentOptions options)
     {
+        if (grid.Length != outputHeight * outputWidth * 2)
+            throw new ArgumentException($"Expected a [{outputHeight}, {outputWidth}, 2] grid; got {grid.Length} values.", nameof(grid));
         var g = new OnnxGraphBuilder("augment_images_validation");
         string x = ToUnitFloat(g, inputName, isByte, height, width);
-        int side = Math.Min(height, width), top = (height - side) / 2, left = (width - side) / 2;
-        string cropped = x;
-        if (side != height || side != width)
-        {
-            cropped = g.AddNode("Slice", [x, g.AddInitializer(g.UniqueName("crop_starts"), [top, left], 2),
-                g.AddInitializer(g.UniqueName("crop_ends"), [top + side, left + side], 2), g.AddInitializer(g.UniqueName("crop_axes"), [1L, 2L], 2)]);
-        }
-
         string batchAxis = g.AddInitializer(g.UniqueName("batch_axis"), [0L], 1);
-        string batched = g.AddNode("Unsqueeze", [cropped, batchAxis]);
-        string resized = g.AddNode("Resize", [batched, "", "", g.AddInitializer(g.UniqueName("sizes"), [1L, 3L, outputHeight, outputWidth], 4)],
-            OnnxAttribute.String("mode", mode == InterpolationMode.Nearest ? "nearest" : "linear"),
-            OnnxAttribute.String("coordinate_transformation_mode", alignCorners ? "align_corners" : "half_pixel"),
-            OnnxAttribute.String("nearest_mode", "round_prefer_ceil"));
-        g.AddNode("Squeeze", [resized, batchAxis], [outputName]);
+        string batched = g.AddNode("Unsqueeze", [x, batchAxis]);
+        string sampled = g.AddNode("GridSample", [batched, g.AddInitializer(g.UniqueName("validation_grid"), grid, 1, outputHeight, outputWidth, 2)],
+            OnnxAttribute.Int("align_corners", options.AlignCorners ? 1 : 0),
+            OnnxAttribute.String("mode", options.Mode == InterpolationMode.Nearest ? "nearest" : "bilinear"),
+            OnnxAttribute.String("padding_mode", options.PadMode switch
+            {
+                PadMode.Zeros => "zeros",
+                PadMode.Border => "border",
+                _ => "reflection",
+            }));
+        g.AddNode("Squeeze", [sampled, batchAxis], [outputName]);
         g.AddOutput(outputName, OnnxElementType.Float, 3, outputHeight, outputWidth);
         return g.ToModelBytes();
     }

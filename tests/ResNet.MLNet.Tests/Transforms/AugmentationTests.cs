@@ -1,3 +1,4 @@
+using Microsoft.ML;
 using Microsoft.ML.Data;
 using ResNet.MLNet.Training;
 using ResNet.MLNet.Transforms;
@@ -184,6 +185,16 @@ public class AugmentationTests
         Assert.Equal(first, augmenter.Augment(input, null).data<float>().ToArray());
         Assert.Equal(bytes, input.data<byte>().ToArray());
 
+        // The scoring pass (the ONNX graph model.zip holds, sampling at the same grid) gives the same pixels.
+        var ml = new MLContext(seed: 0);
+        var definition = SchemaDefinition.Create(typeof(PixelsRow));
+        definition[nameof(PixelsRow.Pixels)].ColumnType = new VectorDataViewType(NumberDataViewType.Byte, 3, h, w);
+        var view = ml.Data.LoadFromEnumerable([new PixelsRow { Pixels = bytes }], definition);
+        var options = new AugmentOptions { Size = size, AlignCorners = alignCorners };
+        var scored = ml.Transforms.AugmentImages("Pixels", options).Fit(view).Transform(view).GetColumn<float[]>("Pixels").Single();
+        Assert.Equal(first.Length, scored.Length);
+        for (int i = 0; i < first.Length; i++) Assert.Equal(first[i], scored[i], 1e-5f);
+
         // Independent reference: crop the centred square, then bilinear resize.
         int side = Math.Min(h, w), top = (h - side) / 2, left = (w - side) / 2;
         double Source(int j) => alignCorners ? j * (side - 1.0) / (size - 1) : Math.Max(0, (j + 0.5) * side / size - 0.5);
@@ -199,6 +210,11 @@ public class AugmentationTests
                     double expected = (1 - fy) * ((1 - fx) * P(y0, x0) + fx * P(y0, x1)) + fy * ((1 - fx) * P(y1, x0) + fx * P(y1, x1));
                     Assert.Equal(expected, first[(c * size + y) * size + x], 4);
                 }
+    }
+
+    private sealed class PixelsRow
+    {
+        public byte[] Pixels { get; set; } = [];
     }
 
     [Fact]
