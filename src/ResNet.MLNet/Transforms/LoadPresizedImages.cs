@@ -112,7 +112,7 @@ public sealed class LoadPresizedImagesTransformer : ImageTransformerBase, IDispo
     /// <summary>Images held by the cache.</summary>
     public int CachedImageCount => _store.Count;
 
-    /// <summary>Releases the cache (its memory, or its mapping of the store file); the store on disk stays.</summary>
+    /// <summary>Releases the cache (its memory, or its mapping of the store file; views read afterwards throw); the store on disk stays.</summary>
     public void Dispose() => _store.Dispose();
 
     /// <summary>ML.NET's chain with the same output: LoadImages → ResizeImages → ExtractPixels, the image column dropped.</summary>

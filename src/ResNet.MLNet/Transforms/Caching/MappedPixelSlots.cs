@@ -13,6 +13,7 @@ internal sealed unsafe class MappedPixelSlots : PixelSlots
     private MemoryMappedViewAccessor? _view;
     private byte* _base;
     private long _capacity;
+    private bool _disposed;
 
     /// <summary>Opens (or creates) <paramref name="path"/>; its whole slots are addressable.</summary>
     public MappedPixelSlots(string path, int slotBytes) : base(slotBytes)
@@ -35,6 +36,7 @@ internal sealed unsafe class MappedPixelSlots : PixelSlots
     {
         get
         {
+            ObjectDisposedException.ThrowIf(_disposed, this);
             CheckSlot(slot);
             return new Span<byte>(_base + slot * SlotBytes, SlotBytes);
         }
@@ -48,6 +50,7 @@ internal sealed unsafe class MappedPixelSlots : PixelSlots
 
     public override void Dispose()
     {
+        _disposed = true;
         Unmap();
         _file.Dispose();
     }
