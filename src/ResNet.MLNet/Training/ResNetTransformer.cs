@@ -11,9 +11,10 @@ namespace ResNet.MLNet.Training;
 /// class names) and <c>PredictedLabel</c> (the training label's key type and key values), so
 /// <c>MulticlassClassification.Evaluate</c> and <c>MapKeyToValue("PredictedLabel")</c> work unchanged.
 /// Also exposes what persistence needs: the eval-mode module, class names, feature column and image shape, history.
-/// On the CPU, <see cref="Transform"/> and PredictionEngine run the stock chain model.zip holds (the network exported to
-/// ONNX and run by ONNX Runtime, made from the weights at first use), so in-memory scores are model.zip's by construction
-/// and faster (docs/benchmarks.md, section 4); on a GPU the TorchSharp network scores in batches.
+/// <see cref="Transform"/> scores in batches with the TorchSharp network (the faster way for whole datasets of the larger
+/// networks, and on a GPU). Single rows on the CPU (PredictionEngine) run the stock chain model.zip holds — the network
+/// exported to ONNX and run by ONNX Runtime, made from the weights at first use — whose single-image forward is faster
+/// (docs/benchmarks.md, section 4), so a PredictionEngine's scores are model.zip's by construction.
 /// </summary>
 public sealed class ResNetTransformer : ITransformer, IDisposable
 {
@@ -106,19 +107,18 @@ public sealed class ResNetTransformer : ITransformer, IDisposable
     /// </summary>
     public bool FlipTta { get; set; }
 
-    /// <summary>Rows scored together by <see cref="Transform"/> on a GPU (one forward pass per batch). Default 64.</summary>
+    /// <summary>Rows scored together by <see cref="Transform"/> (one forward pass per batch). Default 64.</summary>
     public int ScoringBatchSize
     {
         get => _scoringBatchSize;
         set => _scoringBatchSize = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "ScoringBatchSize must be at least 1.");
     }
 
-    /// <summary>Scores every row of <paramref name="input"/>, lazily (on a GPU in batches of <see cref="ScoringBatchSize"/>).</summary>
+    /// <summary>Scores every row of <paramref name="input"/>, lazily and in batches of <see cref="ScoringBatchSize"/>.</summary>
     public IDataView Transform(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
         CheckInput(input.Schema);
-        if (CpuScoring() is { } stock) return stock.Transform(input);
         int c = ClassNames.Count, rowSize = ImageShape[0] * ImageShape[1] * ImageShape[2];
         int batchSize = ScoringBatchSize;
         return new BatchedDataView(input,
@@ -159,7 +159,7 @@ public sealed class ResNetTransformer : ITransformer, IDisposable
         return best;
     }
 
-    /// <summary>Maps single rows (used by PredictionEngine).</summary>
+    /// <summary>Maps single rows (used by PredictionEngine): on the CPU through the stock ONNX chain, on a GPU with TorchSharp.</summary>
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
@@ -167,7 +167,7 @@ public sealed class ResNetTransformer : ITransformer, IDisposable
         return CpuScoring() is ITransformer stock ? stock.GetRowToRowMapper(inputSchema) : new ScoringRowMapper(this, inputSchema);
     }
 
-    /// <summary>On the CPU, the stock scoring chain for the current <see cref="FlipTta"/>; null on a GPU.</summary>
+    /// <summary>On the CPU, the stock scoring chain for the current <see cref="FlipTta"/> (single rows); null on a GPU.</summary>
     private TransformerChain<ITransformer>? CpuScoring()
     {
         if (Device.type != DeviceType.CPU) return null;

@@ -40,7 +40,6 @@ public static class Scoring
             zipSeconds.Add(Seconds(() => Consume(reloaded.Transform(rows))));
         }
         // The fitted chain reads the training rows from the image cache its Fit filled; model.zip decodes every JPEG.
-        // On the CPU both score with the same ONNX network.
         foreach (var (label, seconds, source) in new[] { ("in-memory", memorySeconds, "pixels from the image cache filled at Fit"), ("model.zip", zipSeconds, "decode included") })
         {
             var sample = new Sample(seconds);
