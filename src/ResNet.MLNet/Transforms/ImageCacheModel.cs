@@ -68,9 +68,7 @@ internal static class ImageCacheModel
         byte[] expected = PixelsOf(ml, presize, image, pixels);
         foreach (var method in Enum.GetValues<ResizeMethod>())
         {
-            var candidate = PresizeImagesTransformer.StockEstimator(image, image, size, method)
-                .Append(ImagesToTensorTransformer.StockEstimator(pixels, image))
-                .Fit(DecodedImageRow.EmptyView(ml, image));
+            var candidate = Caching.PresizeRecipe.StockPresize(pixels, image, size, method).Fit(DecodedImageRow.EmptyView(ml, image));
             if (PixelsOf(ml, candidate, image, pixels).AsSpan().SequenceEqual(expected)) return method;
         }
         return null;

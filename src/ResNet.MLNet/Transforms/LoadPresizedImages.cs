@@ -60,15 +60,11 @@ public sealed class LoadPresizedImagesEstimator : IEstimator<LoadPresizedImagesT
     private string[] DistinctPaths(IDataView input, DataViewSchema.Column column)
     {
         var paths = new HashSet<string>(StringComparer.Ordinal);
-        using var cursor = input.GetRowCursor([column]);
-        var getter = cursor.GetGetter<ReadOnlyMemory<char>>(column);
-        ReadOnlyMemory<char> value = default;
-        while (cursor.MoveNext())
+        foreach (var (row, value) in LoadPresizedImagesTransformer.Paths(input, column))
         {
-            getter(ref value);
             if (value.Span.IsWhiteSpace())
                 throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
-                    $"LoadPresizedImages: column '{_inputColumnName}' has an empty image path at row {cursor.Position}."));
+                    $"LoadPresizedImages: column '{_inputColumnName}' has an empty image path at row {row}."));
             paths.Add(ImageStore.KeyOf(value.ToString()));
         }
         return [.. paths];
@@ -97,8 +93,7 @@ public sealed class LoadPresizedImagesTransformer : ImageTransformerBase, IDispo
         string image = ImageColumnName(outputColumnName, input.Schema.Select(c => c.Name));
         _loader = new LoadImageFilesTransformer(image, inputColumnName, null, maxPixels, input);
         var loaded = _loader.Transform(input);
-        _presizeAndExtract = PresizeImagesTransformer.StockEstimator(image, image, recipe.Size, recipe.Method)
-            .Append(ImagesToTensorTransformer.StockEstimator(outputColumnName, image))
+        _presizeAndExtract = PresizeRecipe.StockPresize(outputColumnName, image, recipe.Size, recipe.Method)
             .Append(new MLContext().Transforms.DropColumns(image))
             .Fit(loaded);
     }
@@ -121,8 +116,7 @@ public sealed class LoadPresizedImagesTransformer : ImageTransformerBase, IDispo
         string image = ImageColumnName(output, inputColumns);
         var ml = new MLContext();
         return ml.Transforms.LoadImages(image, null, input)
-            .Append(PresizeImagesTransformer.StockEstimator(image, image, size, method))
-            .Append(ImagesToTensorTransformer.StockEstimator(output, image))
+            .Append(PresizeRecipe.StockPresize(output, image, size, method))
             .Append(ml.Transforms.DropColumns(image));
     }
 
@@ -153,16 +147,18 @@ public sealed class LoadPresizedImagesTransformer : ImageTransformerBase, IDispo
             : _presizeAndExtract.Transform(_loader.Transform(input));
     }
 
-    private bool AllStored(IDataView input, DataViewSchema.Column path)
+    private bool AllStored(IDataView input, DataViewSchema.Column path) => Paths(input, path).All(row => _store.Contains(row.Path.Span));
+
+    /// <summary>The rows' paths in order, each valid until the next is read.</summary>
+    internal static IEnumerable<(long Row, ReadOnlyMemory<char> Path)> Paths(IDataView input, DataViewSchema.Column column)
     {
-        using var cursor = input.GetRowCursor([path]);
-        var getter = cursor.GetGetter<ReadOnlyMemory<char>>(path);
+        using var cursor = input.GetRowCursor([column]);
+        var getter = cursor.GetGetter<ReadOnlyMemory<char>>(column);
         ReadOnlyMemory<char> value = default;
         while (cursor.MoveNext())
         {
             getter(ref value);
-            if (!_store.Contains(value.Span)) return false;
+            yield return (cursor.Position, value);
         }
-        return true;
     }
 }

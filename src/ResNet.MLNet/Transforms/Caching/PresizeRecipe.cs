@@ -28,14 +28,20 @@ internal sealed class PresizeRecipe
         var source = new ImageFolderDataView([]);
         var loaded = new MLContext().Transforms.LoadImages(ImageColumn, null, ImageFolderDataView.ImagePathColumn).Fit(source).Transform(source);
         _loadedSchema = loaded.Schema;
-        var chain = PresizeImagesTransformer.StockEstimator(ImageColumn, ImageColumn, size, method)
-            .Append(ImagesToTensorTransformer.StockEstimator(PixelsColumn, ImageColumn))
-            .Fit(loaded);
+        var chain = StockPresize(PixelsColumn, ImageColumn, size, method).Fit(loaded);
         _resizeAndExtract = ((ITransformer)chain).GetRowToRowMapper(loaded.Schema);
         Identity = $"decode: SkiaSharp {typeof(SkiaSharp.SKCodec).Assembly.GetName().Version}; presize: ML.NET {typeof(ImageResizingTransformer).Assembly.GetName().Version} " +
             $"ResizeImages {size}x{size} {method}; layout: planar RGB bytes";
         Tag = $"presize{size}-{method.ToString().ToLowerInvariant()}-{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Identity)))[..8]}";
     }
+
+    /// <summary>
+    /// ML.NET's <c>ResizeImages</c> (in place on <paramref name="image"/>) → <c>ExtractPixels</c> into planar bytes
+    /// <paramref name="pixels"/>: the presize every form of this library's decode-once step runs and saves.
+    /// </summary>
+    public static EstimatorChain<Microsoft.ML.Transforms.Image.ImagePixelExtractingTransformer> StockPresize(string pixels, string image, int size,
+        ResizeMethod method) =>
+        PresizeImagesTransformer.StockEstimator(image, image, size, method).Append(ImagesToTensorTransformer.StockEstimator(pixels, image));
 
     /// <summary>The side of the stored squares.</summary>
     public int Size { get; }
