@@ -33,7 +33,11 @@ internal sealed class TrainingSetup
     public Option<bool> MixedPrecision { get; } = new("--fp16") { Description = "Mixed precision (fastai to_fp16): fp16 on CUDA; on a CPU with native bf16 (AVX512-BF16/AMX) bf16 when a timed trial finds it faster, else fp32 (the log says which)." };
     public Option<int> Seed { get; } = new("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 0 };
     public Option<string?> Cache { get; } = new("--cache") { Description = "Dataset cache folder." };
-    public Option<string?> Pretrained { get; } = new("--pretrained") { Description = "PyTorch weights to start from: a .pt/.pth state dict or .safetensors (for torchvision-resnet*, torchvision's weights; its fc is left out)." };
+    public Option<string?> Pretrained { get; } = new("--pretrained")
+    {
+        Description = $"Weights to start from: '{ImageNetWeights.Keyword}' for --arch {Architectures.ImageNetResNet18.Name} (the ImageNet ResNet-18 of the NuGet package " +
+            $"{ImageNetWeights.PackageId}, which this tool ships), or a PyTorch .pt/.pth state dict or .safetensors (for torchvision-resnet*, torchvision's weights; its fc is left out).",
+    };
     public Option<long> MaxPixels { get; } = MaxPixelsOption.Create();
     public Option<string> ImageCache { get; } = ImageCacheOption.Create();
 
@@ -75,11 +79,30 @@ internal sealed class TrainingSetup
         if (!(minScale > 0 && minScale <= 1)) throw new ArgumentException($"--min-scale must lie in (0, 1], got {minScale}.");
         string device = parseResult.GetValue(Device)!;
         OptionChecks.Device(device);
-        string? pretrained = parseResult.GetValue(Pretrained) is string weights ? Path.GetFullPath(weights) : null;
-        if (pretrained is not null && !File.Exists(pretrained)) throw new FileNotFoundException($"--pretrained {pretrained} does not exist.", pretrained);
+        string? pretrained = parseResult.GetValue(Pretrained) is string weights ? CheckPretrained(weights, architecture) : null;
         return new Settings(selection, architecture, synthetic, size, presize, lr, batchSize, minScale, device,
             parseResult.GetValue(MixedPrecision), parseResult.GetValue(Seed), parseResult.GetValue(Cache), pretrained, MaxPixelsOption.Get(parseResult, MaxPixels),
             parseResult.GetValue(ImageCache)!);
+    }
+
+    /// <summary>The <c>--pretrained</c> value checked against the architecture: the ImageNet keyword (its file found) or a full path that exists.</summary>
+    private static string CheckPretrained(string weights, Architecture architecture)
+    {
+        bool imageNet = weights.Equals(ImageNetWeights.Keyword, StringComparison.OrdinalIgnoreCase);
+        bool imageNetArchitecture = architecture == Architectures.ImageNetResNet18;
+        if (imageNet && !imageNetArchitecture)
+            throw new ArgumentException($"--pretrained {ImageNetWeights.Keyword} is for --arch {Architectures.ImageNetResNet18.Name}; " +
+                $"--arch {architecture.Name} takes a PyTorch .pt/.pth or .safetensors file.");
+        if (imageNetArchitecture && !imageNet && !weights.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+            throw new ArgumentException($"--arch {Architectures.ImageNetResNet18.Name} takes --pretrained {ImageNetWeights.Keyword} (or the path of its ResNet18.onnx), not {weights}.");
+        if (imageNet)
+        {
+            ImageNetWeights.Locate();
+            return ImageNetWeights.Keyword;
+        }
+        string path = Path.GetFullPath(weights);
+        if (!File.Exists(path)) throw new FileNotFoundException($"--pretrained {path} does not exist.", path);
+        return path;
     }
 
     /// <summary>Downloads (if needed) and loads the data and builds the pipeline and trainer options from checked settings.</summary>

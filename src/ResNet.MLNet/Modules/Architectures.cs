@@ -30,11 +30,17 @@ public static class Architectures
     /// <summary>torchvision's ResNet-50 body with fastai's head.</summary>
     public static Architecture TorchVisionResNet50 { get; } = new("torchvision-resnet50", c => new TorchVisionResNet(50, c, fastaiHead: true), defaultImageSize: 224);
 
-    /// <summary>All built-in architectures: the chapter's, in its order, then torchvision's.</summary>
+    /// <summary>
+    /// The ImageNet-trained ResNet-18 of ML.NET's image featurizer package with fastai's head, for fine-tuning: set
+    /// <c>Pretrained = "imagenet"</c> (<see cref="ImageNetWeights"/>).
+    /// </summary>
+    public static Architecture ImageNetResNet18 { get; } = new("imagenet-resnet18", c => new ImageNetResNet18(c), defaultImageSize: 224);
+
+    /// <summary>All built-in architectures: the chapter's, in its order, then the pretrained ones.</summary>
     public static IReadOnlyList<Architecture> All { get; } = new[]
     {
         SimpleCnn, ResBlockCnn, DeepResBlockCnn, ResNet18Chapter, ResNet34Chapter, ResNet50Chapter,
-        TorchVisionResNet18, TorchVisionResNet34, TorchVisionResNet50,
+        ImageNetResNet18, TorchVisionResNet18, TorchVisionResNet34, TorchVisionResNet50,
     };
 
     /// <summary>Finds a built-in architecture by name (case-insensitive).</summary>

@@ -79,6 +79,29 @@ public sealed class TorchVisionBlock : nn.Module<Tensor, Tensor>, IOnnxExportabl
         return context.Relu(context.Add(x, identity, path));
     }
 
+    /// <summary>
+    /// The four stages <c>layer1</c> … <c>layer4</c> after a 64-channel stem: <paramref name="blocks"/>[i] blocks of width
+    /// 64·2^i, the first of each stage after the first with stride 2; <paramref name="channels"/> receives the last stage's output channels.
+    /// </summary>
+    internal static List<(string Name, nn.Module<Tensor, Tensor> Layer)> Stages(IReadOnlyList<int> blocks, bool bottleneck, out long channels)
+    {
+        var layers = new List<(string, nn.Module<Tensor, Tensor>)>();
+        channels = 64;
+        for (int stage = 0; stage < blocks.Count; stage++)
+        {
+            long width = 64L << stage;
+            var layer = new List<(string, nn.Module<Tensor, Tensor>)>();
+            for (int b = 0; b < blocks[stage]; b++)
+            {
+                var block = new TorchVisionBlock(channels, width, b == 0 && stage > 0 ? 2 : 1, bottleneck);
+                layer.Add((b.ToString(System.Globalization.CultureInfo.InvariantCulture), block));
+                channels = block.OutChannels;
+            }
+            layers.Add(($"layer{stage + 1}", nn.Sequential(layer.ToArray())));
+        }
+        return layers;
+    }
+
     /// <summary>A bias-free convolution with "same" padding and torchvision's initialisation (kaiming-normal, fan_out, ReLU).</summary>
     internal static Conv2d Conv(long inChannels, long outChannels, long kernelSize, long stride)
     {

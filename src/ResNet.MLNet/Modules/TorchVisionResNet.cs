@@ -36,19 +36,7 @@ public sealed class TorchVisionResNet : nn.Module<Tensor, Tensor>, IParameterGro
             ("maxpool", nn.MaxPool2d(3, stride: 2, padding: 1)),
         };
         var body = new List<(string, nn.Module<Tensor, Tensor>)>(stem);
-        long channels = 64;
-        for (int stage = 0; stage < 4; stage++)
-        {
-            long width = 64L << stage;
-            var layer = new List<(string, nn.Module<Tensor, Tensor>)>();
-            for (int b = 0; b < blocks[stage]; b++)
-            {
-                var block = new TorchVisionBlock(channels, width, b == 0 && stage > 0 ? 2 : 1, bottleneck);
-                layer.Add((b.ToString(System.Globalization.CultureInfo.InvariantCulture), block));
-                channels = block.OutChannels;
-            }
-            body.Add(($"layer{stage + 1}", nn.Sequential(layer.ToArray())));
-        }
+        body.AddRange(TorchVisionBlock.Stages(blocks, bottleneck, out long channels));
         foreach (var (name, module) in body) register_module(name, module);
         _body = body.Select(b => b.Item2).ToArray();
         Features = channels;

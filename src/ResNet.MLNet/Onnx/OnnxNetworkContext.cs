@@ -17,7 +17,7 @@ internal sealed class OnnxNetworkContext(OnnxGraphBuilder graph, bool foldBatchN
     private static readonly (Type Type, StockWriter Write)[] StockModules =
     [
         Stock<Sequential>((c, m, x, p) => c.WriteSequential(m, x, p)),
-        Stock<Conv2d>((c, m, x, p) => c.WriteConv(m, null, x, p)),
+        Stock<Conv2d>((c, m, x, p) => c.WriteConv(m, null, x, p, null)),
         Stock<BatchNorm2d>((c, m, x, p) => c.WriteBatchNorm(m, x, p)),
         Stock<BatchNorm1d>((c, m, x, p) => c.WriteBatchNorm1d(m, x, p)),
         Stock<ReLU>((c, _, x, _) => c.Relu(x)),
@@ -60,14 +60,39 @@ internal sealed class OnnxNetworkContext(OnnxGraphBuilder graph, bool foldBatchN
 
     /// <summary>
     /// A convolution followed by BatchNorm: one Conv node when folding, else Conv (named by <paramref name="convPath"/>)
-    /// then BatchNormalization (named by <paramref name="normPath"/>).
+    /// then BatchNormalization (named by <paramref name="normPath"/>). <paramref name="pads"/> (ONNX order: top, left,
+    /// bottom, right) replaces the convolution's own symmetric padding, for a module that trims its output to pad less at the end.
     /// </summary>
-    public OnnxValue WriteConvNorm(Conv2d conv, BatchNorm2d norm, OnnxValue input, string convPath, string normPath) =>
-        foldBatchNorm ? WriteConv(conv, norm, input, convPath) : WriteBatchNorm(norm, WriteConv(conv, null, input, convPath), normPath);
+    public OnnxValue WriteConvNorm(Conv2d conv, BatchNorm2d norm, OnnxValue input, string convPath, string normPath, long[]? pads = null) =>
+        foldBatchNorm ? WriteConv(conv, norm, input, convPath, pads) : WriteBatchNorm(norm, WriteConv(conv, null, input, convPath, pads), normPath);
+
+    /// <summary>A max pool; <paramref name="pads"/> (ONNX order) replaces its symmetric padding, as in <see cref="WriteConvNorm"/>.</summary>
+    public OnnxValue WriteMaxPool(MaxPool2d pool, OnnxValue input, string path, long[]? pads = null)
+    {
+        RequireImage(input, path, "MaxPool2d");
+        long[] kernel = Pair(pool.kernel_size), stride = Pair(pool.stride ?? pool.kernel_size), dilation = Pair(pool.dilation ?? [1]);
+        pads ??= Symmetric(Pair(pool.padding ?? [0]));
+        var output = graph.AddNode("MaxPool", [input.Name],
+            OnnxAttribute.Ints("kernel_shape", kernel),
+            OnnxAttribute.Ints("strides", stride),
+            OnnxAttribute.Ints("pads", pads),
+            OnnxAttribute.Ints("dilations", dilation),
+            OnnxAttribute.Int("ceil_mode", pool.ceil_mode ? 1 : 0));
+        return new(output, [input.Shape[0],
+            PooledSize(input.Shape[1], kernel[0], stride[0], pads[0], pads[2], dilation[0], pool.ceil_mode),
+            PooledSize(input.Shape[2], kernel[1], stride[1], pads[1], pads[3], dilation[1], pool.ceil_mode)]);
+    }
 
     /// <summary>Adds a single-output node and returns its output's name.</summary>
     public string AddNode(string opType, IReadOnlyList<string> inputs, params OnnxAttribute[] attributes) =>
         graph.AddNode(opType, inputs, attributes);
+
+    /// <summary>(x − mean) / std per channel of the image <paramref name="x"/>.</summary>
+    public OnnxValue Normalize(OnnxValue x, IReadOnlyList<float> mean, IReadOnlyList<float> std, string path)
+    {
+        RequireImage(x, path, "Normalisation");
+        return new(Transforms.ImageOnnxGraphs.AddNormalization(graph, x.Name, mean, std, [mean.Count, 1, 1]), x.Shape);
+    }
 
     /// <summary>ReLU of <paramref name="x"/>.</summary>
     public OnnxValue Relu(OnnxValue x) => new(graph.AddNode("Relu", [x.Name]), x.Shape);
@@ -122,7 +147,7 @@ internal sealed class OnnxNetworkContext(OnnxGraphBuilder graph, bool foldBatchN
             // A BatchNorm2d right after a Conv2d folds into it, as inside ConvLayer.
             if (foldBatchNorm && typed is Conv2d conv && i + 1 < children.Count && children[i + 1].module is BatchNorm2d norm)
             {
-                x = WriteConv(conv, norm, x, childPath);
+                x = WriteConv(conv, norm, x, childPath, null);
                 i++;
                 continue;
             }
@@ -131,7 +156,7 @@ internal sealed class OnnxNetworkContext(OnnxGraphBuilder graph, bool foldBatchN
         return x;
     }
 
-    private OnnxValue WriteConv(Conv2d conv, BatchNorm2d? norm, OnnxValue input, string path)
+    private OnnxValue WriteConv(Conv2d conv, BatchNorm2d? norm, OnnxValue input, string path, long[]? pads)
     {
         RequireImage(input, path, "Conv2d");
         if (conv.padding_mode != PaddingModes.Zeros)
@@ -139,7 +164,7 @@ internal sealed class OnnxNetworkContext(OnnxGraphBuilder graph, bool foldBatchN
         if (input.Shape[0] >= 0 && input.Shape[0] != conv.in_channels)
             throw new InvalidOperationException($"Conv2d '{Named(path)}' expects {conv.in_channels} channels but receives {input.Shape[0]}.");
         long[] kernel = conv.kernel_size, stride = conv.stride, dilation = conv.dilation;
-        long[] pads = ConvPadding(conv, path);
+        pads ??= Symmetric(ConvPadding(conv, path));
 
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
@@ -157,11 +182,11 @@ internal sealed class OnnxNetworkContext(OnnxGraphBuilder graph, bool foldBatchN
         var output = graph.AddNode("Conv", inputs,
             OnnxAttribute.Ints("kernel_shape", kernel),
             OnnxAttribute.Ints("strides", stride),
-            OnnxAttribute.Ints("pads", pads[0], pads[1], pads[0], pads[1]),
+            OnnxAttribute.Ints("pads", pads),
             OnnxAttribute.Ints("dilations", dilation),
             OnnxAttribute.Int("group", conv.groups));
-        long h = PooledSize(input.Shape[1], kernel[0], stride[0], pads[0], dilation[0], ceil: false);
-        long wd = PooledSize(input.Shape[2], kernel[1], stride[1], pads[1], dilation[1], ceil: false);
+        long h = PooledSize(input.Shape[1], kernel[0], stride[0], pads[0], pads[2], dilation[0], ceil: false);
+        long wd = PooledSize(input.Shape[2], kernel[1], stride[1], pads[1], pads[3], dilation[1], ceil: false);
         return new(output, [conv.out_channels, h, wd]);
     }
 
@@ -223,22 +248,6 @@ internal sealed class OnnxNetworkContext(OnnxGraphBuilder graph, bool foldBatchN
         return new(output, input.Shape);
     }
 
-    private OnnxValue WriteMaxPool(MaxPool2d pool, OnnxValue input, string path)
-    {
-        RequireImage(input, path, "MaxPool2d");
-        long[] kernel = Pair(pool.kernel_size), stride = Pair(pool.stride ?? pool.kernel_size);
-        long[] pads = Pair(pool.padding ?? [0]), dilation = Pair(pool.dilation ?? [1]);
-        var output = graph.AddNode("MaxPool", [input.Name],
-            OnnxAttribute.Ints("kernel_shape", kernel),
-            OnnxAttribute.Ints("strides", stride),
-            OnnxAttribute.Ints("pads", pads[0], pads[1], pads[0], pads[1]),
-            OnnxAttribute.Ints("dilations", dilation),
-            OnnxAttribute.Int("ceil_mode", pool.ceil_mode ? 1 : 0));
-        return new(output, [input.Shape[0],
-            PooledSize(input.Shape[1], kernel[0], stride[0], pads[0], dilation[0], pool.ceil_mode),
-            PooledSize(input.Shape[2], kernel[1], stride[1], pads[1], dilation[1], pool.ceil_mode)]);
-    }
-
     private OnnxValue WriteAvgPool(AvgPool2d pool, OnnxValue input, string path)
     {
         RequireImage(input, path, "AvgPool2d");
@@ -252,8 +261,8 @@ internal sealed class OnnxNetworkContext(OnnxGraphBuilder graph, bool foldBatchN
             OnnxAttribute.Int("ceil_mode", pool.ceil_mode ? 1 : 0),
             OnnxAttribute.Int("count_include_pad", pool.count_include_pad ? 1 : 0));
         return new(output, [input.Shape[0],
-            PooledSize(input.Shape[1], kernel[0], stride[0], pads[0], 1, pool.ceil_mode),
-            PooledSize(input.Shape[2], kernel[1], stride[1], pads[1], 1, pool.ceil_mode)]);
+            PooledSize(input.Shape[1], kernel[0], stride[0], pads[0], pads[0], 1, pool.ceil_mode),
+            PooledSize(input.Shape[2], kernel[1], stride[1], pads[1], pads[1], 1, pool.ceil_mode)]);
     }
 
     private OnnxValue WriteAdaptiveAvgPool(AdaptiveAvgPool2d pool, OnnxValue input, string path)
@@ -298,16 +307,19 @@ internal sealed class OnnxNetworkContext(OnnxGraphBuilder graph, bool foldBatchN
     }
 
     /// <summary>Output size of a conv/pool window along one axis (PyTorch's rule, incl. ceil mode); −1 stays unknown.</summary>
-    private static long PooledSize(long size, long kernel, long stride, long pad, long dilation, bool ceil)
+    internal static long PooledSize(long size, long kernel, long stride, long padBegin, long padEnd, long dilation, bool ceil)
     {
         if (size < 0) return -1;
-        long span = size + 2 * pad - dilation * (kernel - 1) - 1;
+        long span = size + padBegin + padEnd - dilation * (kernel - 1) - 1;
         // Rounded towards −∞ as PyTorch does: in ceil mode a window wider than the input still gives one output.
         long outSize = (long)Math.Floor((double)(span + (ceil ? stride - 1 : 0)) / stride) + 1;
         // In ceil mode the last window must start inside the input or its left padding.
-        if (ceil && (outSize - 1) * stride >= size + pad) outSize--;
+        if (ceil && (outSize - 1) * stride >= size + padBegin) outSize--;
         return Math.Max(outSize, 0);
     }
+
+    /// <summary>ONNX's begin-and-end padding (top, left, bottom, right) from PyTorch's per-axis padding.</summary>
+    private static long[] Symmetric(long[] pads) => [pads[0], pads[1], pads[0], pads[1]];
 
     private static long[] Pair(long[] values) => values.Length == 1 ? [values[0], values[0]] : values;
 

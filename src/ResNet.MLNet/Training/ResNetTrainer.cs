@@ -154,13 +154,7 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
         try
         {
             if (!forRangeTest) CheckExportable(o, model, train);
-            if (o.Pretrained is string pretrained)
-            {
-                // A torchvision state dict's classifier (fc) does not fit a new head; the head starts fresh, as in fastai.
-                string[] classifier = model is Modules.TorchVisionResNet { HasFastaiHead: true } ? ["fc.", "head."] : [];
-                Modules.PyTorchWeights.Load(model, pretrained, classifier);
-                log.WriteLine($"pretrained: loaded {pretrained}{(classifier.Length > 0 ? " (all but its classifier; the head starts fresh)" : "")}.");
-            }
+            if (o.Pretrained is string pretrained) LoadPretrained(model, pretrained, o.Architecture, log);
             var candidates = StepCandidates(o, device, model, log);
             var settings = batchesPerEpoch == 0 ? candidates[0]
                 : StepTrial.Choose(candidates, o.Architecture, train.ClassCount, train.ImageShape, o.BatchSize, device, log,
@@ -182,6 +176,30 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
             throw;
         }
     }
+
+    /// <summary>
+    /// Loads <c>Options.Pretrained</c>: the packaged ImageNet weights (or an ONNX file of them) into an
+    /// <see cref="Modules.ImageNetResNet18"/>, a PyTorch state dict into any other network. A new head starts fresh, as in fastai.
+    /// </summary>
+    private static void LoadPretrained(nn.Module model, string source, Modules.Architecture architecture, TextWriter log)
+    {
+        if (model is Modules.ImageNetResNet18 imageNet)
+        {
+            string path = IsImageNetKeyword(source) ? Modules.ImageNetWeights.Locate() : source;
+            Modules.ImageNetWeights.Load(imageNet, path);
+            log.WriteLine($"pretrained: loaded the ImageNet ResNet-18 body from {path}; the head starts fresh.");
+            return;
+        }
+        if (IsImageNetKeyword(source))
+            throw new ArgumentException($"Options.Pretrained = \"{Modules.ImageNetWeights.Keyword}\" loads the packaged ImageNet ResNet-18 into " +
+                $"Architectures.ImageNetResNet18 ({Modules.Architectures.ImageNetResNet18.Name}); {architecture.Name} takes a PyTorch state dict (.pt/.pth/.safetensors).");
+        // A torchvision state dict's classifier (fc) does not fit a new head.
+        string[] classifier = model is Modules.TorchVisionResNet { HasFastaiHead: true } ? ["fc.", "head."] : [];
+        Modules.PyTorchWeights.Load(model, source, classifier);
+        log.WriteLine($"pretrained: loaded {source}{(classifier.Length > 0 ? " (all but its classifier; the head starts fresh)" : "")}.");
+    }
+
+    private static bool IsImageNetKeyword(string source) => source.Equals(Modules.ImageNetWeights.Keyword, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>
     /// The step settings worth trying: each layout <see cref="MemoryFormat.Layouts"/> allows, in fp32 or, with
@@ -312,7 +330,11 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
         if (!(o.LearningRateMultiplier >= 1) || float.IsInfinity(o.LearningRateMultiplier))
             throw new ArgumentOutOfRangeException(nameof(o.LearningRateMultiplier), o.LearningRateMultiplier, "Options.LearningRateMultiplier must be at least 1.");
         if (o.FineTune && o.Resume) throw new ArgumentException("Options.Resume cannot continue a fine_tune run (two schedules); start it again or use InitialWeights.");
-        if (o.Pretrained is string weights && !File.Exists(weights)) throw new FileNotFoundException($"Options.Pretrained: no weights file at '{weights}'.", weights);
+        if (o.Pretrained is string weights)
+        {
+            if (IsImageNetKeyword(weights)) Modules.ImageNetWeights.Locate();
+            else if (!File.Exists(weights)) throw new FileNotFoundException($"Options.Pretrained: no weights file at '{weights}'.", weights);
+        }
         if (!(o.LabelSmoothing >= 0 && o.LabelSmoothing < 1))
             throw new ArgumentOutOfRangeException(nameof(o.LabelSmoothing), o.LabelSmoothing, "Options.LabelSmoothing (ε) must lie in [0, 1).");
         if (!(o.MixUp >= 0) || float.IsInfinity(o.MixUp)) throw new ArgumentOutOfRangeException(nameof(o.MixUp), o.MixUp, "Options.MixUp (α) must be 0 (off) or positive.");

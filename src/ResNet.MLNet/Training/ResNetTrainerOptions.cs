@@ -122,9 +122,11 @@ public sealed partial class ResNetTrainer
         public NetworkWeights? InitialWeights { get; set; }
 
         /// <summary>
-        /// PyTorch weights to start from: a <c>.pt</c>/<c>.pth</c> state dict or a <c>.safetensors</c> file of the same
-        /// network (for the torchvision architectures, torchvision's weights: everything but its <c>fc</c> classifier loads,
-        /// the fastai head starts fresh). Every key is checked; a missing, unexpected or mis-shaped one is an error naming it.
+        /// Weights to start from. For <see cref="Modules.Architectures.ImageNetResNet18"/>: <c>"imagenet"</c>, the packaged
+        /// ImageNet weights (<see cref="Modules.ImageNetWeights.Locate()"/>), or the path of that <c>ResNet18.onnx</c>. For other
+        /// networks: a PyTorch <c>.pt</c>/<c>.pth</c> state dict or a <c>.safetensors</c> file of the same network (for the
+        /// torchvision architectures, torchvision's weights: everything but its <c>fc</c> classifier loads). The head starts
+        /// fresh. Every weight is checked; a missing, unexpected or mis-shaped one is an error naming it.
         /// </summary>
         public string? Pretrained { get; set; }
 
