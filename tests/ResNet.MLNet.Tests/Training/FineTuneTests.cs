@@ -55,6 +55,46 @@ public class FineTuneTests
         Assert.Contains("fine_tune: 1 epoch with the body frozen", log.ToString());
     }
 
+    /// <summary>Records, after each backward pass, whether a body convolution and the head's last layer received gradients.</summary>
+    private sealed class GradientProbe : LearnerCallback
+    {
+        public List<(bool Body, bool Head)> PerBackward { get; } = [];
+
+        public override void AfterBackward(LearnerState state)
+        {
+            var parameters = state.Model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+            PerBackward.Add((parameters["layer1.0.conv1.weight"].grad is not null, parameters["head.8.weight"].grad is not null));
+        }
+    }
+
+    [Fact]
+    public void TheImageNetBodyFineTunesFromThePackagedWeightsAndFrozenWeightsGetNoGradients()
+    {
+        var ml = new MLContext(0);
+        var data = SquaresData.Load(ml, perClassTrain: 4, perClassValid: 2);
+        var o = SquaresData.TrainerOptions(epochs: 1);
+        o.Architecture = Architectures.ImageNetResNet18;
+        o.Pretrained = ImageNetWeights.Keyword;
+        o.FineTune = true;
+        var snapshots = new Snapshots();
+        var gradients = new GradientProbe();
+        o.Callbacks.Add(snapshots);
+        o.Callbacks.Add(gradients);
+        var log = new StringWriter();
+        o.Log = log;
+        using var model = new ResNetTrainer(o).Fit(data);
+
+        using var packaged = new ImageNetResNet18(4);
+        ImageNetWeights.Load(packaged, ImageNetWeights.Locate());
+        Assert.Equal(packaged.state_dict()["layer4.2.conv2.weight"].data<float>().ToArray(), snapshots.AtStart!["layer4.2.conv2.weight"]);
+        Assert.Equal(snapshots.AtStart["layer4.2.conv2.weight"], snapshots.AtFitEnds[0]["layer4.2.conv2.weight"]);
+        int frozenSteps = gradients.PerBackward.Count / 2;
+        Assert.All(gradients.PerBackward.Take(frozenSteps), g => Assert.Equal((false, true), g));   // frozen: no weight gradients in the body
+        Assert.All(gradients.PerBackward.Skip(frozenSteps), g => Assert.Equal((true, true), g));
+        Assert.Contains("pretrained: loaded the ImageNet ResNet-18 body", log.ToString());
+        Assert.Equal(2, model.History.Count);
+    }
+
     [Fact]
     public void DiscriminativeLearningRatesAreSpacedGeometrically()
     {
