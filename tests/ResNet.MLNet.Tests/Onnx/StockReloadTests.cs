@@ -50,8 +50,10 @@ public sealed class StockReloadTests(ITestOutputHelper output) : IDisposable
         return (process.ExitCode, stdout.Result, stderr);
     }
 
-    [Fact]
-    public void ContractFlowModelZipReloadsInProcessAndInAStockOnlyProcess()
+    [Theory]
+    [InlineData("ResBlockCnn", false)]
+    [InlineData("imagenet-resnet18", true)]   // fine-tuned from the packaged ImageNet weights
+    public void ContractFlowModelZipReloadsInProcessAndInAStockOnlyProcess(string architecture, bool pretrained)
     {
         NativeMemoryTuning.Apply();
         var root = SyntheticImages.Create(_root, new SyntheticImagesOptions
@@ -64,7 +66,8 @@ public sealed class StockReloadTests(ITestOutputHelper output) : IDisposable
         var pipeline = ml.Transforms.ImageClassificationPreprocessing(new ImagePreprocessingOptions { Presize = 40, Size = 32 })
             .Append(ml.MulticlassClassification.Trainers.ResNet(new ResNetTrainer.Options
             {
-                FeatureColumnName = "Pixels", ValidationColumnName = "IsValid", Architecture = Architectures.ResBlockCnn,
+                FeatureColumnName = "Pixels", ValidationColumnName = "IsValid", Architecture = Architectures.Get(architecture),
+                Pretrained = pretrained ? ImageNetWeights.Keyword : null, FineTune = pretrained,
                 Epochs = 1, MaxLearningRate = 1e-2f, BatchSize = 8, Device = "cpu", Seed = 1, Log = TextWriter.Null,
                 ShowProgressBar = false,
             }))
