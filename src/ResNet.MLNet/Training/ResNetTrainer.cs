@@ -26,7 +26,10 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
     /// <summary>The options this trainer was created with.</summary>
     public Options TrainerOptions => _options;
 
-    /// <summary>Trains on <paramref name="input"/> (the rows with <c>ValidationColumnName</c> false, or all rows) and returns the fitted transformer.</summary>
+    /// <summary>
+    /// Trains on <paramref name="input"/> (the rows with <c>ValidationColumnName</c> false, or every row when it is null or
+    /// a <c>ValidationSet</c> is given) and returns the fitted transformer.
+    /// </summary>
     public ResNetTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
@@ -123,16 +126,17 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
     /// <summary>Validates the data against the options, initialises torch and builds the seeded model and learner.</summary>
     internal static TrainingRun Prepare(Options o, IDataView input, bool forRangeTest)
     {
-        string splitDescription = o.ValidationColumnName is null ? "" : $" ({o.ValidationColumnName} = false)";
-        var train = TrainingData.Create(input, o.FeatureColumnName, o.LabelColumnName, o.ValidationColumnName, keepWhen: false,
+        string? split = SplitterColumn(o, o.ValidationColumnName is string name && input.Schema.GetColumnOrNull(name) is not null);
+        string splitDescription = split is null ? "" : $" ({split} = false)";
+        var train = TrainingData.Create(input, o.FeatureColumnName, o.LabelColumnName, split, keepWhen: false,
             "the training rows" + splitDescription, "The training data");
         TrainingData? valid = null;
         if (!forRangeTest && o.ValidationSet is not null)
             valid = TrainingData.Create(o.ValidationSet, o.FeatureColumnName, o.LabelColumnName, null, keepWhen: true,
                 "the validation set", "Options.ValidationSet");
-        else if (!forRangeTest && o.ValidationColumnName is not null)
-            valid = TrainingData.Create(input, o.FeatureColumnName, o.LabelColumnName, o.ValidationColumnName, keepWhen: true,
-                $"the validation rows ({o.ValidationColumnName} = true)", "The training data");
+        else if (!forRangeTest && split is not null)
+            valid = TrainingData.Create(input, o.FeatureColumnName, o.LabelColumnName, split, keepWhen: true,
+                $"the validation rows ({split} = true)", "The training data");
         if (!forRangeTest && valid is null && (o.SaveBestModel || o.EarlyStoppingPatience is not null) && o.Monitor != "train_loss")
             throw new ArgumentException($"Options.SaveBestModel and Options.EarlyStoppingPatience monitor '{o.Monitor}' (Options.Monitor), which needs " +
                 "validation data: set ValidationColumnName or ValidationSet, or monitor \"train_loss\".");
@@ -202,6 +206,22 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
     private static bool IsImageNetKeyword(string source) => source.Equals(Modules.ImageNetWeights.Keyword, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>
+    /// The splitter column the training data is filtered by: <c>ValidationColumnName</c>, or none when it is null or a
+    /// <c>ValidationSet</c> is given. A splitter column beside a <c>ValidationSet</c> is refused: its validation rows
+    /// would silently be trained on.
+    /// </summary>
+    private static string? SplitterColumn(Options o, bool inputHasSplitter)
+    {
+        if (o.ValidationColumnName is null) return null;
+        if (o.ValidationSet is null) return o.ValidationColumnName;
+        if (inputHasSplitter)
+            throw new ArgumentException($"The training data has the splitter column '{o.ValidationColumnName}' (Options.ValidationColumnName) and " +
+                "Options.ValidationSet is set, so its validation rows would be trained on: leave ValidationSet unset to validate on " +
+                $"the '{o.ValidationColumnName}' rows, or set ValidationColumnName = null to train on every row and validate on ValidationSet.");
+        return null;
+    }
+
+    /// <summary>
     /// The step settings worth trying: each layout <see cref="MemoryFormat.Layouts"/> allows, in fp32 or, with
     /// <c>MixedPrecision</c>, fp16 on CUDA, and on a CPU that computes bf16 natively both fp32 and bf16 (elsewhere fp32, said once).
     /// </summary>
@@ -224,20 +244,23 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
         var o = _options;
         var features = inputSchema.FirstOrDefault(c => c.Name == o.FeatureColumnName);
         if (features.Name is null)
-            throw new ArgumentException($"The input has no feature column '{o.FeatureColumnName}' (Options.FeatureColumnName).");
+            throw new ArgumentException($"The input has no feature column '{o.FeatureColumnName}' (Options.FeatureColumnName). " +
+                TrainerColumnHints.Features(inputSchema));
         if (features.Kind != SchemaShape.Column.VectorKind.Vector || features.ItemType != NumberDataViewType.Single)
-            throw new ArgumentException($"Feature column '{o.FeatureColumnName}' (Options.FeatureColumnName) must be a known-size Vector<Single, 3, H, W>.");
+            throw new ArgumentException($"Feature column '{o.FeatureColumnName}' (Options.FeatureColumnName) must be a known-size Vector<Single, 3, H, W>. " +
+                TrainerColumnHints.Features(inputSchema));
         var label = inputSchema.FirstOrDefault(c => c.Name == o.LabelColumnName);
         if (label.Name is null)
-            throw new ArgumentException($"The input has no label column '{o.LabelColumnName}' (Options.LabelColumnName).");
+            throw new ArgumentException($"The input has no label column '{o.LabelColumnName}' (Options.LabelColumnName). " +
+                TrainerColumnHints.Labels(inputSchema));
         if (!label.IsKey || label.Kind != SchemaShape.Column.VectorKind.Scalar)
-            throw new ArgumentException($"Label column '{o.LabelColumnName}' (Options.LabelColumnName) must be a key type (e.g. from MapValueToKey).");
-        if (o.ValidationColumnName is string split)
-        {
-            var s = inputSchema.FirstOrDefault(c => c.Name == split);
-            if (s.Name is null || s.ItemType != BooleanDataViewType.Instance || s.Kind != SchemaShape.Column.VectorKind.Scalar)
-                throw new ArgumentException($"The input has no Boolean validation column '{split}' (Options.ValidationColumnName).");
-        }
+            throw new ArgumentException($"Label column '{o.LabelColumnName}' (Options.LabelColumnName) must be a key type (e.g. from MapValueToKey). " +
+                TrainerColumnHints.Labels(inputSchema));
+        var splitter = inputSchema.FirstOrDefault(c => c.Name == o.ValidationColumnName);
+        if (SplitterColumn(o, splitter.Name is not null) is string split
+            && (splitter.Name is null || splitter.ItemType != BooleanDataViewType.Instance || splitter.Kind != SchemaShape.Column.VectorKind.Scalar))
+            throw new ArgumentException($"The input has no Boolean validation column '{split}' (Options.ValidationColumnName). " +
+                TrainerColumnHints.Splitters(inputSchema));
         // SchemaShape columns cannot be built with public API; CopyColumns derives them: Score has the shape of a known-size
         // float vector, PredictedLabel that of the label key (with its key values).
         var copies = new MLContext().Transforms;
@@ -322,8 +345,6 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
         if (!(o.PctStart > 0 && o.PctStart < 1)) throw new ArgumentOutOfRangeException(nameof(o.PctStart), o.PctStart, "Options.PctStart must lie strictly between 0 and 1.");
         if (!(o.Div > 0) || !(o.DivFinal > 0)) throw new ArgumentOutOfRangeException(nameof(o.Div), "Options.Div and Options.DivFinal must be positive.");
         if (!(o.WeightDecay >= 0)) throw new ArgumentOutOfRangeException(nameof(o.WeightDecay), o.WeightDecay, "Options.WeightDecay must be zero or positive.");
-        if (o.ValidationSet is not null && o.ValidationColumnName is not null)
-            throw new ArgumentException("Set either Options.ValidationColumnName (a splitter column) or Options.ValidationSet (a separate view), not both.");
         if (o.Resume && o.CheckpointDirectory is null) throw new ArgumentException("Options.Resume needs Options.CheckpointDirectory.");
         if (o.InitialModel is not null && o.InitialWeights is not null) throw new ArgumentException("Set Options.InitialModel or Options.InitialWeights, not both.");
         if (o.FreezeEpochs < 0) throw new ArgumentOutOfRangeException(nameof(o.FreezeEpochs), o.FreezeEpochs, "Options.FreezeEpochs must be zero or more.");

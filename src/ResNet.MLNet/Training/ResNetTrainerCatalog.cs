@@ -22,10 +22,10 @@ public static class ResNetTrainerCatalog
     /// <param name="epochs">Epochs of fit_one_cycle.</param>
     /// <param name="maxLearningRate">Peak learning rate.</param>
     /// <param name="batchSize">Rows per batch.</param>
-    /// <param name="validationColumnName">Boolean splitter column (true = validation row), or null.</param>
+    /// <param name="validationColumnName">Boolean splitter column (true = validation row); null trains on every row without validation.</param>
     public static ResNetTrainer ResNet(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
-        string labelColumnName = "Label", string featureColumnName = "Features", Architecture? architecture = null,
-        int epochs = 5, float maxLearningRate = 1e-3f, int batchSize = 64, string? validationColumnName = null)
+        string labelColumnName = "Label", string featureColumnName = "Pixels", Architecture? architecture = null,
+        int epochs = 5, float maxLearningRate = 1e-3f, int batchSize = 64, string? validationColumnName = ResNetTrainer.Options.DefaultValidationColumnName)
     {
         ArgumentNullException.ThrowIfNull(catalog);
         return new ResNetTrainer(new ResNetTrainer.Options

@@ -15,16 +15,26 @@ public sealed partial class ResNetTrainer
         /// <summary>Key-typed label column (e.g. from <c>MapValueToKey</c>). Default "Label".</summary>
         public string LabelColumnName { get; set; } = "Label";
 
-        /// <summary>Image tensor column, <c>Vector&lt;Single, 3, H, W&gt;</c> with known sizes. Default "Features".</summary>
-        public string FeatureColumnName { get; set; } = "Features";
+        /// <summary>
+        /// Image tensor column, <c>Vector&lt;Single, 3, H, W&gt;</c> with known sizes. Default "Pixels", the column
+        /// <c>ImageClassificationPreprocessing</c> and <c>ImagesToTensor</c> write.
+        /// </summary>
+        public string FeatureColumnName { get; set; } = "Pixels";
 
         /// <summary>
         /// Boolean splitter column of the training data (fastai's splitter): rows with <c>true</c> form the validation set,
-        /// the others are trained on. Leave null to train on every row.
+        /// the others are trained on. Default "IsValid", the column <c>LoadImageFolder</c> writes; data without it is refused.
+        /// Set null to train on every row without validation, or use <see cref="ValidationSet"/>.
         /// </summary>
-        public string? ValidationColumnName { get; set; }
+        public string? ValidationColumnName { get; set; } = DefaultValidationColumnName;
 
-        /// <summary>A separate, already-preprocessed validation view (as ML.NET's ImageClassificationTrainer takes it).</summary>
+        /// <summary>The default <see cref="ValidationColumnName"/>: "IsValid".</summary>
+        public const string DefaultValidationColumnName = "IsValid";
+
+        /// <summary>
+        /// A separate, already-preprocessed validation view (as ML.NET's ImageClassificationTrainer takes it). The training
+        /// data then must not hold a <see cref="ValidationColumnName"/> column (set that to null to train on all its rows).
+        /// </summary>
         public IDataView? ValidationSet { get; set; }
 
         /// <summary>The network to train: an <see cref="Architectures"/> entry or your own <see cref="Architecture"/>.</summary>

@@ -43,18 +43,22 @@ internal sealed class TrainingData
     {
         var schema = view.Schema;
         var features = schema.GetColumnOrNull(featureColumn)
-            ?? throw new ArgumentException($"{viewName} has no feature column '{featureColumn}' (Options.FeatureColumnName). Columns: {ColumnList(schema)}.");
+            ?? throw new ArgumentException($"{viewName} has no feature column '{featureColumn}' (Options.FeatureColumnName). " +
+                TrainerColumnHints.Features(schema));
         var imageShape = ImageShapeOf(features, "Options.FeatureColumnName");
         var label = schema.GetColumnOrNull(labelColumn)
-            ?? throw new ArgumentException($"{viewName} has no label column '{labelColumn}' (Options.LabelColumnName). Columns: {ColumnList(schema)}.");
+            ?? throw new ArgumentException($"{viewName} has no label column '{labelColumn}' (Options.LabelColumnName). " +
+                TrainerColumnHints.Labels(schema));
         int classCount = ClassCountOf(label);
         DataViewSchema.Column? split = null;
         if (splitColumn is not null)
         {
             split = schema.GetColumnOrNull(splitColumn)
-                ?? throw new ArgumentException($"{viewName} has no validation column '{splitColumn}' (Options.ValidationColumnName). Columns: {ColumnList(schema)}.");
+                ?? throw new ArgumentException($"{viewName} has no validation column '{splitColumn}' (Options.ValidationColumnName). " +
+                    TrainerColumnHints.Splitters(schema));
             if (split.Value.Type != BooleanDataViewType.Instance)
-                throw new ArgumentException($"Validation column '{splitColumn}' (Options.ValidationColumnName) must be Boolean (true = validation row); it is {split.Value.Type}.");
+                throw new ArgumentException($"Validation column '{splitColumn}' (Options.ValidationColumnName) must be Boolean (true = validation row); " +
+                    $"it is {split.Value.Type}. " + TrainerColumnHints.Splitters(schema));
         }
         return new TrainingData(view, features, label, split, keepWhen, imageShape, classCount, description);
     }
@@ -83,8 +87,6 @@ internal sealed class TrainingData
     private static string Describe(DataViewType type) => type is VectorDataViewType v
         ? $"Vector<{v.ItemType}{(v.Dimensions.Length == 0 ? "" : ", " + string.Join(", ", v.Dimensions.ToArray()))}>{(v.IsKnownSize ? "" : " of unknown size")}"
         : type.ToString() ?? type.GetType().Name;
-
-    private static string ColumnList(DataViewSchema schema) => string.Join(", ", schema.Where(c => !c.IsHidden).Select(c => c.Name));
 
     /// <summary>Counts the rows of this pass (reads only the splitter column).</summary>
     public long CountRows(CancellationToken cancellation)

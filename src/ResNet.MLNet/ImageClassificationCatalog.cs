@@ -1,0 +1,41 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms;
+using ResNet.MLNet.Training;
+using ResNet.MLNet.Transforms;
+
+namespace ResNet.MLNet;
+
+/// <summary>Adds <c>ml.MulticlassClassification.ImageClassification(...)</c>: preprocessing, trainer and label names in one call.</summary>
+public static class ImageClassificationCatalog
+{
+    /// <summary>
+    /// An image classifier in one call, fastai's <c>ImageDataLoaders</c> + <c>Learner</c>:
+    /// <c>ImageClassificationPreprocessing</c> → <c>Trainers.ResNet</c> → <c>MapKeyToValue("PredictedLabel")</c>, so the
+    /// fitted model feeds <c>Evaluate</c> and a <c>PredictionEngine&lt;ImageInput, ImagePrediction&gt;</c> as it is.
+    /// Fit it on <c>LoadImageFolder(...).All</c>: it trains on the rows with <c>IsValid</c> false and validates on the others.
+    /// </summary>
+    /// <param name="catalog">The multiclass classification catalog.</param>
+    /// <param name="preprocessing">Column names, sizes, augmentation and cache (the chapter's defaults when null).</param>
+    /// <param name="training">
+    /// The trainer's options (its defaults when null); its <c>LabelColumnName</c> and <c>FeatureColumnName</c> must be the
+    /// preprocessing's (they are at the defaults).
+    /// </param>
+    public static EstimatorChain<KeyToValueMappingTransformer> ImageClassification(this MulticlassClassificationCatalog catalog,
+        ImagePreprocessingOptions? preprocessing = null, ResNetTrainer.Options? training = null)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        var p = preprocessing ?? new ImagePreprocessingOptions();
+        var t = training ?? new ResNetTrainer.Options();
+        if (t.FeatureColumnName != p.FeatureColumnName)
+            throw new ArgumentException($"ResNetTrainer.Options.FeatureColumnName ('{t.FeatureColumnName}') must be the column the preprocessing " +
+                $"writes, ImagePreprocessingOptions.FeatureColumnName ('{p.FeatureColumnName}').", nameof(training));
+        if (t.LabelColumnName != p.LabelColumnName)
+            throw new ArgumentException($"ResNetTrainer.Options.LabelColumnName ('{t.LabelColumnName}') must be the label column the preprocessing " +
+                $"maps to keys, ImagePreprocessingOptions.LabelColumnName ('{p.LabelColumnName}').", nameof(training));
+        var ml = new MLContext();
+        return ml.Transforms.ImageClassificationPreprocessing(p)
+            .Append(catalog.Trainers.ResNet(t))
+            .Append(ml.Transforms.Conversion.MapKeyToValue(ResNetTransformer.PredictedLabelColumnName));
+    }
+}
