@@ -45,7 +45,7 @@ public static class DatasetsCommand
     {
         var defaults = new SyntheticImagesOptions();
         var cache = CacheOption();
-        var output = new Option<string?>("--output", "-o") { Description = "Write the dataset to this new folder instead of the cache." };
+        var output = new Option<string?>("--out", "-o") { Description = "The new folder to write the dataset to, instead of the cache." };
         var classes = new Option<int>("--classes") { Description = $"Number of classes (1-{SyntheticImages.ClassNames.Count}).", DefaultValueFactory = _ => defaults.ClassCount };
         var train = new Option<int>("--train-per-class") { Description = "Training images per class.", DefaultValueFactory = _ => defaults.TrainImagesPerClass };
         var valid = new Option<int>("--valid-per-class") { Description = "Validation images per class.", DefaultValueFactory = _ => defaults.ValidImagesPerClass };

@@ -12,13 +12,14 @@ public static class ExportCommand
     /// <summary>Builds the <c>export</c> command.</summary>
     public static Command Create()
     {
-        var model = new Argument<string>("model")
+        var model = new Option<string>("--model", "-m")
         {
             Description = "A model.zip saved from a pipeline with the ResNet trainer, or a checkpoint directory / checkpoint.resnet-mlnet file.",
+            Required = true,
         };
-        var output = new Option<string?>("--output", "-o")
+        var output = new Option<string?>("--out", "-o")
         {
-            Description = "The .onnx file to write (default: next to the input, extension .onnx); a .pth/.pt or .safetensors name writes the " +
+            Description = "The .onnx file to write (default: next to the model, extension .onnx); a .pth/.pt or .safetensors name writes the " +
                 "TorchSharp weights for PyTorch instead (a model.zip written by train, or a checkpoint).",
         };
         var softmax = new Option<bool>("--softmax") { Description = "Checkpoints only: append a Softmax so the output holds probabilities instead of logits." };
@@ -26,15 +27,15 @@ public static class ExportCommand
             $"Export a trained network to a standalone ONNX file (opset {OnnxGraphBuilder.DefaultOpset}). From a model.zip: input " +
             "[1,3,H,W] normalised image tensor, outputs Score (probabilities) and PredictedLabel.Index. From a checkpoint: input " +
             "[N,3,H,W] (any batch and size), output [N,classes] logits (or probabilities with --softmax).");
-        command.Arguments.Add(model);
+        command.Options.Add(model);
         command.Options.Add(output);
         command.Options.Add(softmax);
         command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, cancellationToken, writer =>
         {
             string source = parseResult.GetValue(model)!;
             bool isCheckpoint = Directory.Exists(source) || source.EndsWith(".resnet-mlnet", StringComparison.OrdinalIgnoreCase);
-            string target = Path.GetFullPath(parseResult.GetValue(output)
-                ?? (Directory.Exists(source) ? Path.Combine(source, "model.onnx") : Path.ChangeExtension(source, ".onnx")));
+            string target = parseResult.GetValue(output) is string o ? OptionChecks.OutputFile("export", o, "model.onnx", ".onnx", ".pth", ".pt", ".safetensors")
+                : Path.GetFullPath(Directory.Exists(source) ? Path.Combine(source, "model.onnx") : Path.ChangeExtension(source, ".onnx"));
             if (Path.GetExtension(target).ToLowerInvariant() is ".pth" or ".pt" or ".safetensors")
             {
                 var weights = Training.NetworkWeights.Load(source);

@@ -11,7 +11,7 @@ public static class LrFindCommand
     public static Command Create()
     {
         var setup = new TrainingSetup();
-        var output = new Option<string>("--out", "-o") { Description = "Where to write the plot.", DefaultValueFactory = _ => "lr_find.png" };
+        var output = new Option<string>("--out", "-o") { Description = "The plot's PNG file.", DefaultValueFactory = _ => "lr_find.png" };
         var suggestion = new Option<LearningRateSuggestion>("--suggestion") { Description = "Which suggestion to mark: Valley (default), Minimum or Steep.", DefaultValueFactory = _ => LearningRateSuggestion.Valley };
         var command = new Command("lr-find", "Run the learning-rate range test (1e-7 → 10 over 100 batches) and plot loss against learning rate.");
         setup.AddTo(command);
@@ -20,7 +20,7 @@ public static class LrFindCommand
         command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, cancellationToken, async writer =>
         {
             var settings = setup.Check(parseResult);
-            string path = Path.GetFullPath(parseResult.GetValue(output)!);
+            string path = OptionChecks.OutputFile("lr-find", parseResult.GetValue(output)!, "lr_find.png", ".png");
             using var folder = OutputFolder.Prepare(Path.GetDirectoryName(path)!, "--out's folder");
             var run = await setup.ResolveAsync(settings, writer, cancellationToken).ConfigureAwait(false);
             var result = new LearningRateFinder(run.Trainer).Find(run.Preprocessing, run.Data.All);

@@ -20,6 +20,18 @@ internal static partial class OptionChecks
             throw new ArgumentException($"{flag} must be between {minimum} and {MaxImageSize} pixels, got {value}.");
     }
 
+    /// <summary>
+    /// <c>--out</c> of a command that writes one file: the file itself, with one of <paramref name="extensions"/>, so a
+    /// folder name is refused instead of becoming a file of that name.
+    /// </summary>
+    public static string OutputFile(string command, string path, string example, params string[] extensions)
+    {
+        if (!extensions.Contains(Path.GetExtension(path), StringComparer.OrdinalIgnoreCase))
+            throw new ArgumentException($"--out {path}: {command} writes one {string.Join(" or ", extensions)} file and --out names it, " +
+                $"e.g. --out {Path.Combine(Path.TrimEndingDirectorySeparator(path), example)}.");
+        return Path.GetFullPath(path);
+    }
+
     /// <summary>auto, cpu, cuda or cuda:N; cuda only when this build and machine have it.</summary>
     public static void Device(string device)
     {

@@ -20,7 +20,7 @@ public static class ShowResultsCommand
         var split = new Option<string>("--split") { Description = "valid (default), train or all.", DefaultValueFactory = _ => "valid" };
         split.AcceptOnlyFromAmong("valid", "train", "all");
         var maxN = new Option<int>("--max-n") { Description = "Number of images, evenly spaced through the split.", DefaultValueFactory = _ => 9 };
-        var output = new Option<string?>("--out", "-o") { Description = "PNG file to write (default: show_results.png beside the model)." };
+        var output = new Option<string?>("--out", "-o") { Description = "The grid's PNG file (default: show_results.png beside the model)." };
         var cache = new Option<string?>("--cache") { Description = "Dataset cache folder." };
         var command = new Command("show-results", "Write a PNG grid of images with their actual and predicted classes, green when right, red when wrong (fastai's show_results).");
         foreach (Option option in new Option[] { model, data, split, maxN, output, cache })
@@ -30,13 +30,14 @@ public static class ShowResultsCommand
             int n = parseResult.GetValue(maxN);
             if (n < 1) throw new ArgumentException($"--max-n must be at least 1, got {n}.");
             string modelPath = Path.GetFullPath(parseResult.GetValue(model)!);
+            string path = parseResult.GetValue(output) is string o ? OptionChecks.OutputFile("show-results", o, "show_results.png", ".png")
+                : Path.Combine(Path.GetDirectoryName(modelPath)!, "show_results.png");
             string root = await DatasetSources.ResolveAsync(parseResult.GetValue(data)!, parseResult.GetValue(cache), cancellationToken: cancellationToken).ConfigureAwait(false);
             var ml = new MLContext(seed: 0);
             var transformer = ModelZip.Load(ml, modelPath, out _);
             var folder = ml.Data.LoadImageFolder(root, validName: "val");
             var rows = parseResult.GetValue(split) switch { "train" => folder.Train, "all" => folder.All, _ => folder.Valid };
             var interpretation = ClassificationInterpretation.FromScored(transformer.Transform(rows));
-            string path = parseResult.GetValue(output) ?? Path.Combine(Path.GetDirectoryName(modelPath)!, "show_results.png");
             string written = interpretation.ShowResults(n, path);
             writer.WriteLine($"accuracy {interpretation.Accuracy:F4} on {interpretation.Items.Count} images ({parseResult.GetValue(split)} split)");
             writer.WriteLine($"written: {written}");

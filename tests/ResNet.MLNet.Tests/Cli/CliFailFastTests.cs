@@ -152,6 +152,9 @@ public sealed class CliFailFastTests : IDisposable
     [InlineData("--min-size must be at least 16 pixels", "datasets", "synthetic", "--min-size", "3")]
     [InlineData("--top must be at least 1, got 0.", "predict", "--model", "/no/model.zip", "-k", "0", "/no/such.jpg")]
     [InlineData("--max-pixels must be at least 1, got 0.", "evaluate", "--model", "/no/model.zip", "--max-pixels", "0")]
+    [InlineData("--out runs/x: lr-find writes one .png file and --out names it, e.g. --out runs/x/lr_find.png", "lr-find", "--out", "runs/x")]
+    [InlineData("--out plots: show-batch writes one .png file", "show-batch", "--out", "plots")]
+    [InlineData("--out model: export writes one .onnx or .pth or .pt or .safetensors file", "export", "--model", "/no/model.zip", "--out", "model")]
     public async Task OtherCommandsNameTheirFlags(string expected, params string[] args)
     {
         var (code, _, error) = await CliRun.RunAsync([.. args, .. args[0] == "datasets" ? new[] { "-o", Out } : []]);
@@ -165,6 +168,7 @@ public sealed class CliFailFastTests : IDisposable
     [InlineData("Cannot parse argument 'abc' for option '--epochs'", "train", "--epochs", "abc")]
     [InlineData("Unrecognized command or argument '--no-such-flag'", "train", "--no-such-flag")]
     [InlineData("Option '--model' is required", "evaluate")]
+    [InlineData("Option '--model' is required", "export")]
     public async Task ParseErrorsAreOneErrorLine(string expected, params string[] args)
     {
         var (code, _, error) = await CliRun.RunAsync(args);

@@ -39,7 +39,7 @@ public sealed class ExportCommandTests : IDisposable
         var stdout = new StringWriter();
         var stderr = new StringWriter();
         string onnxPath = Path.Combine(_dir, "out", "net.onnx");
-        int code = await CliApp.RunAsync(["export", zip, "-o", onnxPath], stdout, stderr);
+        int code = await CliApp.RunAsync(["export", "--model", zip, "-o", onnxPath], stdout, stderr);
         Assert.True(code == 0, stderr.ToString());
         Assert.Contains("input  Pixels [1,3,33,35]", stdout.ToString());
 
@@ -67,7 +67,7 @@ public sealed class ExportCommandTests : IDisposable
         var stdout = new StringWriter();
         var stderr = new StringWriter();
         string onnxPath = Path.Combine(_dir, "checkpoint.onnx");
-        int code = await CliApp.RunAsync(["export", checkpoints, "-o", onnxPath, "--softmax"], stdout, stderr);
+        int code = await CliApp.RunAsync(["export", "--model", checkpoints, "-o", onnxPath, "--softmax"], stdout, stderr);
         Assert.True(code == 0, stderr.ToString());
         Assert.Contains("SimpleCnn, 4 classes", stdout.ToString());
         Assert.Contains("input  input [-1,3,-1,-1]", stdout.ToString());
@@ -81,7 +81,7 @@ public sealed class ExportCommandTests : IDisposable
         string notCheckpoint = Path.Combine(_dir, "empty.resnet-mlnet");
         File.WriteAllText(notCheckpoint, "nothing");
         stderr = new StringWriter();
-        Assert.Equal(1, await CliApp.RunAsync(["export", notCheckpoint], new StringWriter(), stderr));
+        Assert.Equal(1, await CliApp.RunAsync(["export", "--model", notCheckpoint], new StringWriter(), stderr));
         Assert.Contains("empty.resnet-mlnet", stderr.ToString());
     }
 
@@ -91,11 +91,11 @@ public sealed class ExportCommandTests : IDisposable
         string notZip = Path.Combine(_dir, "broken.zip");
         File.WriteAllText(notZip, "not a zip");
         var stderr = new StringWriter();
-        Assert.Equal(1, await CliApp.RunAsync(["export", notZip], new StringWriter(), stderr));
+        Assert.Equal(1, await CliApp.RunAsync(["export", "--model", notZip], new StringWriter(), stderr));
         Assert.Contains("broken.zip", stderr.ToString());
 
         stderr = new StringWriter();
-        Assert.Equal(1, await CliApp.RunAsync(["export", Path.Combine(_dir, "missing.zip")], new StringWriter(), stderr));
+        Assert.Equal(1, await CliApp.RunAsync(["export", "--model", Path.Combine(_dir, "missing.zip")], new StringWriter(), stderr));
         Assert.Contains("missing.zip", stderr.ToString());
 
         // A valid model.zip without a network.
@@ -104,7 +104,7 @@ public sealed class ExportCommandTests : IDisposable
         string foreign = Path.Combine(_dir, "foreign.zip");
         ml.Model.Save(ml.Transforms.CopyColumns("Copy", "Pixels").Fit(data), data.Schema, foreign);
         stderr = new StringWriter();
-        Assert.Equal(1, await CliApp.RunAsync(["export", foreign], new StringWriter(), stderr));
+        Assert.Equal(1, await CliApp.RunAsync(["export", "--model", foreign], new StringWriter(), stderr));
         Assert.Contains("no ResNet.MLNet network", stderr.ToString());
     }
 }

@@ -67,13 +67,13 @@ public class ShowBatchTests
             string png = Path.Combine(folder, "grid.png");
             var output = new StringWriter();
             var error = new StringWriter();
-            int code = await CliApp.RunAsync(["show-batch", root, "-o", png, "--max-n", "4", "--presize", "48", "--size", "32"], output, error);
+            int code = await CliApp.RunAsync(["show-batch", "--data", root, "-o", png, "--max-n", "4", "--presize", "48", "--size", "32"], output, error);
             Assert.True(code == 0, error.ToString());
             Assert.Equal(Path.GetFullPath(png), output.ToString().Trim());
             using var bitmap = SKBitmap.Decode(png);
             Assert.Equal(8 + 2 * (192 + 8), bitmap.Width);
 
-            int bad = await CliApp.RunAsync(["show-batch", Path.Combine(folder, "missing"), "-o", png], output, error);
+            int bad = await CliApp.RunAsync(["show-batch", "--data", Path.Combine(folder, "missing"), "-o", png], output, error);
             Assert.NotEqual(0, bad);
             Assert.Contains("error:", error.ToString());
         }
