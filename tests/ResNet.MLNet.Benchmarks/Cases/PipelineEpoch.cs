@@ -51,7 +51,7 @@ public static class PipelineEpoch
         var pipeline = Preprocessing(ml)
             .Append(ml.MulticlassClassification.Trainers.ResNet(new ResNetTrainer.Options
             {
-                FeatureColumnName = "Pixels", Architecture = architecture, Epochs = epochs, MaxLearningRate = 1e-3f,
+                FeatureColumnName = "Pixels", ValidationColumnName = null, Architecture = architecture, Epochs = epochs, MaxLearningRate = 1e-3f,
                 BatchSize = Batch, Device = "cpu", Seed = 0, Log = TextWriter.Null, ShowProgressBar = false, MetricsCallback = afterEpoch,
                 ChannelsLast = channelsLast,
             }))

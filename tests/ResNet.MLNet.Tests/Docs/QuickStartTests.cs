@@ -1,0 +1,15 @@
+namespace ResNet.MLNet.Tests.Docs;
+
+/// <summary>The quick start the README and the package readme show is examples/QuickStart/Program.cs, verbatim.</summary>
+public class QuickStartTests
+{
+    [Theory]
+    [InlineData("README.md")]
+    [InlineData("src/ResNet.MLNet/PackageReadme.md")]
+    public void ThePageShowsTheQuickStartProgramVerbatim(string page)
+    {
+        string program = RepositoryFiles.Read("examples/QuickStart/Program.cs");
+        var block = MarkdownCode.Blocks(page).First(b => b.Language == "csharp");
+        Assert.Equal(program, block.Text);
+    }
+}
