@@ -144,6 +144,33 @@ public sealed class ClassificationInterpretation
         return PredictionGrid.Save(chosen, path, tileSize, "Actual/Prediction", item => [item.Actual, item.Predicted]);
     }
 
+    /// <summary>
+    /// fastai's <c>confusion_matrix()</c>: counts indexed [actual, predicted] in the order of <see cref="ClassNames"/>.
+    /// Images whose label the model does not know are left out.
+    /// </summary>
+    public int[][] ConfusionMatrix()
+    {
+        var index = ClassNames.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => p.i);
+        var counts = ClassNames.Select(_ => new int[ClassNames.Count]).ToArray();
+        foreach (var item in Items)
+            if (index.TryGetValue(item.Actual, out int actual)) counts[actual][index[item.Predicted]]++;
+        return counts;
+    }
+
+    /// <summary>
+    /// fastai's <c>plot_confusion_matrix()</c>: writes a PNG heat map of <see cref="ConfusionMatrix"/>, actual classes down
+    /// and predicted classes across, each cell labelled with its count.
+    /// </summary>
+    /// <returns>The full path of the PNG written.</returns>
+    public string PlotConfusionMatrix(string path, int size = 800)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        string full = Path.GetFullPath(path);
+        var counts = ConfusionMatrix().Select(row => (IReadOnlyList<double>)row.Select(c => (double)c).ToArray()).ToArray();
+        Visualization.ConfusionMatrixPlot.SavePng(counts, ClassNames, full, size);
+        return full;
+    }
+
     private static string FormatLoss(double loss) => double.IsPositiveInfinity(loss) ? "inf" : loss.ToString("F2", CultureInfo.InvariantCulture);
 
     private static Func<string> LabelReader(DataViewRowCursor cursor, DataViewSchema.Column column, string who)

@@ -53,7 +53,7 @@ public sealed class LearningRateFinderResult
     /// <summary>The lowest loss (plotted at 10 × <see cref="Minimum"/>).</summary>
     public double MinimumLoss { get; }
 
-    /// <summary>The learning rate with the steepest loss descent.</summary>
+    /// <summary>The learning rate with the steepest loss descent (measured over a tenth of the curve, so the flat start's noise does not count).</summary>
     public double Steep { get; }
 
     /// <summary>The loss at the steep point.</summary>
@@ -101,20 +101,28 @@ public sealed class LearningRateFinderResult
         return Math.Clamp(maxStart + (int)sections + (int)(sections / 2), 0, n - 1);
     }
 
-    /// <summary>Index of the most negative d(loss)/d(log lr) between consecutive points.</summary>
+    /// <summary>
+    /// Index of the steepest descent: the middle of the window of <see cref="SteepWindow"/> points whose loss falls fastest
+    /// per unit of log learning rate. A window, rather than fastai's neighbouring points, keeps the noise of the flat start
+    /// (where consecutive smoothed losses wobble over a tiny step) from outranking the real descent.
+    /// </summary>
     internal static int SteepIndex(IReadOnlyList<double> lrs, IReadOnlyList<double> losses)
     {
+        int window = Math.Min(SteepWindow(losses.Count), losses.Count - 1);
         int best = 0;
         double bestSlope = double.PositiveInfinity;
-        for (int i = 0; i + 1 < losses.Count; i++)
+        for (int i = 0; i + window < losses.Count; i++)
         {
-            double slope = (losses[i + 1] - losses[i]) / (Math.Log(lrs[i + 1]) - Math.Log(lrs[i]));
+            double slope = (losses[i + window] - losses[i]) / (Math.Log(lrs[i + window]) - Math.Log(lrs[i]));
             if (slope < bestSlope)
             {
                 bestSlope = slope;
-                best = i;
+                best = i + window / 2;
             }
         }
         return best;
     }
+
+    /// <summary>Points spanned by one slope of the steep suggestion: a tenth of the curve, at least one.</summary>
+    internal static int SteepWindow(int points) => Math.Max(1, points / 10);
 }

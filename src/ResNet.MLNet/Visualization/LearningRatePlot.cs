@@ -6,9 +6,34 @@ using ResNet.MLNet.Training;
 
 namespace ResNet.MLNet.Visualization;
 
-/// <summary>fastai's <c>lr_find</c> plot: smoothed loss against learning rate on a log axis, with the suggestion marked.</summary>
+/// <summary>
+/// fastai's <c>lr_find</c> plot: smoothed loss against learning rate on a log axis, with the suggestion marked. Like
+/// fastai's <c>plot_lr_find</c> it leaves out the last points (<see cref="SkippedEndPoints"/>) and stops where the loss
+/// diverges (above 4× its lowest so far), so the loss axis spans the useful part of the curve, not the explosion.
+/// </summary>
 public static class LearningRatePlot
 {
+    /// <summary>Points left out at the end (fastai's <c>skip_end</c>).</summary>
+    public const int SkippedEndPoints = 5;
+
+    /// <summary>How far above its lowest value so far the loss may rise before the curve stops (fastai's <c>stop_div</c>).</summary>
+    public const double DivergenceFactor = 4;
+
+    /// <summary>The number of leading points the plot draws: before the last <see cref="SkippedEndPoints"/> and before divergence.</summary>
+    public static int PlottedPoints(LearningRateFinderResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        int end = Math.Max(1, result.Losses.Count - SkippedEndPoints);
+        double lowest = double.PositiveInfinity;
+        for (int i = 0; i < end; i++)
+        {
+            double loss = result.Losses[i];
+            if (!double.IsFinite(loss) || loss > DivergenceFactor * lowest) return Math.Max(1, i);
+            lowest = Math.Min(lowest, loss);
+        }
+        return end;
+    }
+
     /// <summary>Builds the plot model (for custom rendering).</summary>
     public static PlotModel Create(LearningRateFinderResult result, LearningRateSuggestion suggestion = LearningRateSuggestion.Valley)
     {
@@ -20,9 +45,9 @@ public static class LearningRatePlot
         });
         model.Axes.Add(new LinearAxis { Position = AxisPosition.Left, Title = "Loss", MajorGridlineStyle = LineStyle.Dot });
         var curve = new LineSeries { Title = "smoothed loss", Color = OxyColor.FromRgb(31, 119, 180), StrokeThickness = 2 };
-        for (int i = 0; i < result.LearningRates.Count; i++)
-            if (double.IsFinite(result.Losses[i]))
-                curve.Points.Add(new DataPoint(result.LearningRates[i], result.Losses[i]));
+        int points = PlottedPoints(result);
+        for (int i = 0; i < points; i++)
+            curve.Points.Add(new DataPoint(result.LearningRates[i], result.Losses[i]));
         model.Series.Add(curve);
         var (lr, loss) = result.SuggestionPoint(suggestion);
         var mark = new ScatterSeries

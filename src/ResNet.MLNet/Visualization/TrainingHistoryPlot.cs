@@ -14,7 +14,11 @@ public static class TrainingHistoryPlot
     {
         ArgumentNullException.ThrowIfNull(history);
         var model = PngPlot.NewModel(title);
-        model.Axes.Add(new LinearAxis { Position = AxisPosition.Bottom, Title = "epoch", MajorGridlineStyle = LineStyle.Dot, MinimumMajorStep = 1 });
+        // Epochs are integers: no tick falls between two of them.
+        model.Axes.Add(new LinearAxis
+        {
+            Position = AxisPosition.Bottom, Title = "epoch", MajorGridlineStyle = LineStyle.Dot, MinimumMajorStep = 1, MinimumMinorStep = 1, StringFormat = "0",
+        });
         model.Axes.Add(new LinearAxis { Position = AxisPosition.Left, Title = "loss", MajorGridlineStyle = LineStyle.Dot, Key = "loss" });
         model.Axes.Add(new LinearAxis { Position = AxisPosition.Right, Title = "accuracy", Minimum = 0, Maximum = 1, Key = "accuracy" });
         var train = new LineSeries { Title = "train_loss", YAxisKey = "loss", MarkerType = MarkerType.Circle, Color = OxyColor.FromRgb(31, 119, 180) };

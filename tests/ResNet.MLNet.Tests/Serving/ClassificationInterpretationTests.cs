@@ -108,4 +108,23 @@ public sealed class ClassificationInterpretationTests(TrainedClassifier trained)
                 $"tile {i} ({items[i].Predicted}/{items[i].Actual}): green text {green}, red text {red} (is a font installed?)");
         }
     }
+
+    [Fact]
+    public void ConfusionMatrixCountsKnownLabelsAndPlotsAsASquarePng()
+    {
+        var interpretation = new ClassificationInterpretation(["a.png", "b.png", "c.png", "d.png", "e.png"], ["cat", "dog", "dog", "cat", "bird"],
+            [[0.7f, 0.3f], [0.9f, 0.1f], [0.2f, 0.8f], [0.6f, 0.4f], [0.5f, 0.5f]], ["cat", "dog"]);
+        Assert.Equal([[2, 0], [1, 1]], interpretation.ConfusionMatrix());
+        string path = Path.Combine(Path.GetTempPath(), $"resnet-mlnet-confusion-{Guid.NewGuid():N}.png");
+        try
+        {
+            Assert.Equal(Path.GetFullPath(path), interpretation.PlotConfusionMatrix(path, size: 400));
+            using var bitmap = SkiaSharp.SKBitmap.Decode(path);
+            Assert.Equal((400, 400), (bitmap.Width, bitmap.Height));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }
