@@ -13,13 +13,17 @@ public sealed class ServePageBrowserTests(TrainedClassifier trained) : IClassFix
     private const string Chromium = "/usr/bin/chromium";
 
     [Fact]
-    public async Task PickingAnImageShowsItWithItsLabelAndTopThree()
+    public async Task ThePageShowsTheModelAndAPickedImageWithItsLabelTopThreeAndConfidence()
     {
         Assert.True(File.Exists(Chromium), $"This test drives Debian's chromium at {Chromium}: apt-get install chromium.");
         string image = trained.ValidImages[^1];
         var ml = new MLContext();
         using var engine = ml.Model.CreatePredictionEngine<ImageInput, ImagePrediction>(ml.Model.Load(trained.ModelPath, out _));
-        string expected = engine.Predict(new ImageInput { ImagePath = image }).PredictedLabel;
+        var prediction = engine.Predict(new ImageInput { ImagePath = image });
+        string expected = prediction.PredictedLabel;
+        string[] classes = ImagePrediction.GetClassNames(engine.OutputSchema);
+        float[] sorted = [.. prediction.Score.OrderDescending()];
+        bool unsure = sorted[0] < 0.5f || sorted[0] - sorted[1] < 0.1f;
         string notAnImage = trained.Combine("notes.txt");
         await File.WriteAllTextAsync(notAnImage, "not an image");
 
@@ -37,6 +41,9 @@ public sealed class ServePageBrowserTests(TrainedClassifier trained) : IClassFix
         await label.WaitForAsync(new LocatorWaitForOptions { Timeout = 30_000 });
 
         Assert.Equal(expected, await label.TextContentAsync());
+        await Assertions.Expect(page.Locator("#model-name")).ToHaveTextAsync(Path.GetFileName(trained.ModelPath));
+        await Assertions.Expect(page.Locator("#classes")).ToHaveTextAsync($"{classes.Length} classes: {string.Join(", ", classes)}");
+        Assert.Equal(unsure ? 1 : 0, await page.Locator("#verdict").CountAsync());
         Assert.Equal(3, await page.Locator("#top tr").CountAsync());
         Assert.Matches(@"^\d+\.\d%$", await page.Locator("#top tr >> nth=0 >> td >> nth=1").TextContentAsync());
         Assert.True(await page.EvalOnSelectorAsync<int>("#preview", "img => img.naturalWidth") > 0, "the picked image is not shown");
