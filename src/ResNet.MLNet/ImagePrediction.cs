@@ -5,8 +5,8 @@ namespace ResNet.MLNet;
 
 /// <summary>
 /// A classifier's output for one image: <see cref="PredictedLabel"/> (the class name) and <see cref="Score"/> (softmax
-/// probabilities in class order). Needs a pipeline ending with <c>MapKeyToValue("PredictedLabel")</c>, as in the
-/// contract, so the predicted key is turned back into its name.
+/// probabilities in class order). Needs a pipeline ending with <c>MapKeyToValue("PredictedLabel")</c>, so the predicted
+/// key is turned back into its name: <c>ml.MulticlassClassification.ImageClassification(...)</c> ends with it.
 /// </summary>
 public sealed class ImagePrediction
 {
