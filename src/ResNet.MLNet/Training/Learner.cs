@@ -63,6 +63,12 @@ internal sealed class Learner : IDisposable
     private nn.Module<Tensor, Tensor> Working => Half?.Working ?? Model;
 
     /// <summary>
+    /// The validation forward: in bf16 when training chose bf16 (only on a CPU whose bf16 kernels the step trial found
+    /// faster), with the working copy's live BatchNorm statistics; else the fp32 master.
+    /// </summary>
+    private Tensor ValidationForward(Tensor x) => Half is { DType: ScalarType.BFloat16 } half ? half.Forward(x) : Model.forward(x);
+
+    /// <summary>
     /// Runs epochs <paramref name="startEpoch"/> to <paramref name="epochs"/> − 1 (non-zero start when resuming) with
     /// <paramref name="callbacks"/> in their <see cref="LearnerCallback.Order"/>.
     /// </summary>
@@ -146,6 +152,7 @@ internal sealed class Learner : IDisposable
         long start = Stopwatch.GetTimestamp();
         State.Training = false;
         Model.eval();
+        Working.eval();
         try
         {
             using var noGrad = torch.no_grad();
@@ -240,7 +247,7 @@ internal sealed class Learner : IDisposable
         try
         {
             raise((c, s) => c.BeforeBatch(s));
-            State.Prediction = !training ? Model.forward(State.Input) : Half is null ? Model.forward(State.Input) : Half.Forward(State.Input);
+            State.Prediction = !training ? ValidationForward(State.Input) : Half is null ? Model.forward(State.Input) : Half.Forward(State.Input);
             raise((c, s) => c.AfterPred(s));
             State.Loss = State.PerSampleLoss(State.Prediction, State.Target!).mean();
             raise((c, s) => c.AfterLoss(s));
