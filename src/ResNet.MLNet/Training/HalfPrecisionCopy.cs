@@ -13,6 +13,7 @@ internal sealed class HalfPrecisionCopy : IDisposable
 {
     private readonly (Tensor Master, Tensor Working)[] _parameters;
     private readonly (Tensor Master, Tensor Working)[] _buffers;
+    private bool _workingReleased;
 
     /// <param name="master">The fp32 model the optimiser updates.</param>
     /// <param name="working">A second instance of the same architecture; it becomes the half-precision copy.</param>
@@ -101,5 +102,19 @@ internal sealed class HalfPrecisionCopy : IDisposable
         }
     }
 
-    public void Dispose() => Working.Dispose();
+    /// <summary>
+    /// Hands the working copy, in eval mode, to the caller (batch scoring in the training precision); it is then no
+    /// longer disposed with this copy.
+    /// </summary>
+    public nn.Module<Tensor, Tensor> ReleaseWorking()
+    {
+        _workingReleased = true;
+        Working.eval();
+        return Working;
+    }
+
+    public void Dispose()
+    {
+        if (!_workingReleased) Working.Dispose();
+    }
 }

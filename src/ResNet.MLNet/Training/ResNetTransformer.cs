@@ -64,6 +64,12 @@ public sealed class ResNetTransformer : ITransformer, IDisposable
     /// </summary>
     internal bool ChannelsLast { get; }
 
+    /// <summary>
+    /// The network's bf16 copy from training (BatchNorm in fp32) when training ran in bf16, which batch scoring then
+    /// uses (the step trial found bf16 faster on this CPU); null otherwise. model.zip always holds the fp32 network.
+    /// </summary>
+    internal nn.Module<Tensor, Tensor>? Bf16Scoring { get; init; }
+
     /// <summary>Name of the architecture that was trained.</summary>
     public string ArchitectureName { get; }
 
@@ -204,6 +210,7 @@ public sealed class ResNetTransformer : ITransformer, IDisposable
             _stockScoring = null;
         }
         Model.Dispose();
+        Bf16Scoring?.Dispose();
     }
 
     internal DataViewSchema.Column CheckInput(DataViewSchema inputSchema)
@@ -226,8 +233,11 @@ public sealed class ResNetTransformer : ITransformer, IDisposable
             using var scope = torch.NewDisposeScope();
             var x = torch.tensor(pixels, [rows, ImageShape[0], ImageShape[1], ImageShape[2]]).to(Device);
             if (ChannelsLast && rows > 1) x = MemoryFormat.ToChannelsLast(x);
-            var p = nn.functional.softmax(Model.forward(x), 1);
-            if (FlipTta) p = (p + nn.functional.softmax(Model.forward(x.flip(3)), 1)) / 2;
+            Tensor Logits(Tensor images) => Bf16Scoring is { } half
+                ? half.forward(images.to(ScalarType.BFloat16)).to(ScalarType.Float32)
+                : Model.forward(images);
+            var p = nn.functional.softmax(Logits(x), 1);
+            if (FlipTta) p = (p + nn.functional.softmax(Logits(x.flip(3)), 1)) / 2;
             p = p.to(ScalarType.Float32).cpu();
             p.data<float>().CopyTo(probabilities[..(rows * c)], 0, 0);
         }

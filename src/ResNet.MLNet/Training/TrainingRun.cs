@@ -25,6 +25,13 @@ internal sealed class TrainingRun(Learner learner, TrainingData train, TrainingD
         return Learner.Model;
     }
 
+    /// <summary>
+    /// Hands the trained bf16 working copy to the caller when training ran in bf16 (on a CPU whose bf16 kernels the step
+    /// trial found faster), for batch scoring in the same precision; null otherwise.
+    /// </summary>
+    public nn.Module<Tensor, Tensor>? ReleaseBf16Scoring() =>
+        Learner.Half is { DType: ScalarType.BFloat16 } half ? half.ReleaseWorking() : null;
+
     public void Dispose()
     {
         Learner.Dispose();
