@@ -120,31 +120,31 @@ public sealed class ResNetTransformer : ITransformer, IDisposable
         set => _scoringBatchSize = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "ScoringBatchSize must be at least 1.");
     }
 
-    /// <summary>Scores every row of <paramref name="input"/>, lazily and in batches of <see cref="ScoringBatchSize"/>.</summary>
+    /// <summary>
+    /// Scores every row of <paramref name="input"/>, lazily and in batches of <see cref="ScoringBatchSize"/>; the images are
+    /// read into one tensor per batch (without copying when the input serves batch tensors).
+    /// </summary>
     public IDataView Transform(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
         CheckInput(input.Schema);
-        int c = ClassNames.Count, rowSize = ImageShape[0] * ImageShape[1] * ImageShape[2];
+        int c = ClassNames.Count;
         int batchSize = ScoringBatchSize;
         return new BatchedDataView(input,
             [new BatchOutputColumn(ScoreColumnName, new VectorDataViewType(NumberDataViewType.Single, c), _slotNames),
              new BatchOutputColumn(PredictedLabelColumnName, PredictedLabelType, _keyValues)],
-            [FeatureColumnName],
+            [],
             batch =>
             {
-                var pixels = new float[batch.Count * rowSize];
                 var probabilities = new float[batch.Count * c];
-                var features = batch.Input<VBuffer<float>>(FeatureColumnName);
                 var scores = batch.Output<VBuffer<float>>(ScoreColumnName);
                 var predicted = batch.Output<uint>(PredictedLabelColumnName);
-                for (int i = 0; i < batch.Count; i++)
+                lock (_forwardLock)
                 {
-                    if (features[i].Length != rowSize)
-                        throw new InvalidOperationException($"Column '{FeatureColumnName}' holds {features[i].Length} values in a row; expected {rowSize}.");
-                    features[i].CopyTo(pixels.AsSpan(i * rowSize, rowSize));
+                    using var noGrad = torch.no_grad();
+                    using var scope = torch.NewDisposeScope();
+                    Probabilities(batch.InputTensor(FeatureColumnName), probabilities);
                 }
-                Score(pixels, batch.Count, probabilities);
                 for (int i = 0; i < batch.Count; i++)
                 {
                     var row = probabilities.AsSpan(i * c, c);
@@ -154,7 +154,7 @@ public sealed class ResNetTransformer : ITransformer, IDisposable
                     predicted[i] = (uint)ArgMax(row) + 1;
                 }
             },
-            batchSize);
+            batchSize, tensorDependencies: [FeatureColumnName]);
     }
 
     internal static int ArgMax(ReadOnlySpan<float> values)
@@ -231,15 +231,20 @@ public sealed class ResNetTransformer : ITransformer, IDisposable
         {
             using var noGrad = torch.no_grad();
             using var scope = torch.NewDisposeScope();
-            var x = torch.tensor(pixels, [rows, ImageShape[0], ImageShape[1], ImageShape[2]]).to(Device);
-            if (ChannelsLast && rows > 1) x = MemoryFormat.ToChannelsLast(x);
-            Tensor Logits(Tensor images) => Bf16Scoring is { } half
-                ? half.forward(images.to(ScalarType.BFloat16)).to(ScalarType.Float32)
-                : Model.forward(images);
-            var p = nn.functional.softmax(Logits(x), 1);
-            if (FlipTta) p = (p + nn.functional.softmax(Logits(x.flip(3)), 1)) / 2;
-            p = p.to(ScalarType.Float32).cpu();
-            p.data<float>().CopyTo(probabilities[..(rows * c)], 0, 0);
+            Probabilities(torch.tensor(pixels, [rows, ImageShape[0], ImageShape[1], ImageShape[2]]), probabilities[..(rows * c)]);
         }
+    }
+
+    /// <summary>Softmax probabilities of the images <paramref name="images"/> [N, 3, H, W] into <paramref name="probabilities"/> (N·C values).</summary>
+    private void Probabilities(Tensor images, Span<float> probabilities)
+    {
+        var x = images.to(Device);
+        if (ChannelsLast && x.shape[0] > 1) x = MemoryFormat.ToChannelsLast(x);
+        Tensor Logits(Tensor batch) => Bf16Scoring is { } half
+            ? half.forward(batch.to(ScalarType.BFloat16)).to(ScalarType.Float32)
+            : Model.forward(batch);
+        var p = nn.functional.softmax(Logits(x), 1);
+        if (FlipTta) p = (p + nn.functional.softmax(Logits(x.flip(3)), 1)) / 2;
+        p.to(ScalarType.Float32).cpu().contiguous().data<float>().CopyTo(probabilities, 0, 0);
     }
 }

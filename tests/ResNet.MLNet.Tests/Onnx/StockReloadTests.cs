@@ -68,7 +68,7 @@ public sealed class StockReloadTests(ITestOutputHelper output) : IDisposable
             {
                 FeatureColumnName = "Pixels", ValidationColumnName = "IsValid", Architecture = Architectures.Get(architecture),
                 Pretrained = pretrained ? ImageNetWeights.Keyword : null, FineTune = pretrained,
-                Epochs = 1, MaxLearningRate = 1e-2f, BatchSize = 8, Device = "cpu", Seed = 1, Log = TextWriter.Null,
+                Epochs = 1, MaxLearningRate = pretrained ? 2e-3f : 1e-2f, BatchSize = 8, Device = "cpu", Seed = 1, Log = TextWriter.Null,
                 ShowProgressBar = false,
             }))
             .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
@@ -87,14 +87,14 @@ public sealed class StockReloadTests(ITestOutputHelper output) : IDisposable
         var reloaded = Score(reloadMl, loaded, data.Valid);
         AssertSame(inMemory, reloaded);
         var reloadedMetrics = reloadMl.MulticlassClassification.Evaluate(loaded.Transform(data.Valid));
-        Assert.Equal(metrics.MicroAccuracy, reloadedMetrics.MicroAccuracy);
-        Assert.Equal(metrics.MacroAccuracy, reloadedMetrics.MacroAccuracy);
+        int nearTies = inMemory.Count(s => NearTie(s.Score));
+        Assert.InRange(Math.Abs(metrics.MicroAccuracy - reloadedMetrics.MicroAccuracy), 0, nearTies / (double)inMemory.Count);
         Assert.Equal(metrics.LogLoss, reloadedMetrics.LogLoss, 4);
 
         // The contract's PredictionEngine on the reloaded model.
         var engine = reloadMl.Model.CreatePredictionEngine<ImageInput, ImagePrediction>(loaded);
         var first = engine.Predict(new ImageInput { ImagePath = inMemory[0].Path });
-        Assert.Equal(inMemory[0].Label, first.PredictedLabel);
+        if (!NearTie(inMemory[0].Score)) Assert.Equal(inMemory[0].Label, first.PredictedLabel);
         Assert.Equal(data.Classes, ImagePrediction.GetClassNames(engine.OutputSchema));
 
         // A separate process with only stock ML.NET packages.
@@ -137,6 +137,13 @@ public sealed class StockReloadTests(ITestOutputHelper output) : IDisposable
         return paths.Select((p, i) => new Scored(p, labels[i], scores[i])).ToList();
     }
 
+    /// <summary>Whether the two most probable classes are closer than the tolerance, so either may be predicted.</summary>
+    private static bool NearTie(float[] probabilities)
+    {
+        var top = probabilities.OrderDescending().Take(2).ToArray();
+        return top[0] - top[1] <= 1e-4;
+    }
+
     private void AssertSame(List<Scored> expected, List<Scored> actual)
     {
         Assert.Equal(expected.Count, actual.Count);
@@ -144,7 +151,8 @@ public sealed class StockReloadTests(ITestOutputHelper output) : IDisposable
         for (int i = 0; i < expected.Count; i++)
         {
             Assert.Equal(expected[i].Path, actual[i].Path);
-            Assert.Equal(expected[i].Label, actual[i].Label);
+            if (!NearTie(expected[i].Score))
+                Assert.True(expected[i].Label == actual[i].Label, $"{expected[i].Path}: {expected[i].Label} [{string.Join(", ", expected[i].Score)}] vs {actual[i].Label} [{string.Join(", ", actual[i].Score)}]");
             maxDiff = Math.Max(maxDiff, expected[i].Score.Zip(actual[i].Score, (a, b) => Math.Abs((double)a - b)).Max());
         }
         output.WriteLine($"max probability diff: {maxDiff:E2} over {expected.Count} images");
