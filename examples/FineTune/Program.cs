@@ -5,22 +5,20 @@ using ResNet.MLNet.Modules;
 using ResNet.MLNet.Training;
 using ResNet.MLNet.Transforms;
 
-// fastai's vision_learner(dls, resnet18).fine_tune(2) on a folder with train/ and val/ class folders
-// (default: the built-in synthetic set).
+// fastai's vision_learner(dls, resnet18).fine_tune(2) on a folder of train/<class>/* and val/<class>/* images
+// (without an argument, on the built-in shapes).
 string root = args.Length > 0 ? args[0] : SyntheticImages.GetOrCreate();
 var ml = new MLContext(seed: 0);
-ImageFolder data = ml.Data.LoadImageFolder(root, validName: "val");
+ImageFolder data = ml.Data.LoadImageFolder(root);
 
-var pipeline = ml.Transforms.ImageClassificationPreprocessing(new ImagePreprocessingOptions { Presize = 160, Size = 128 })
-    .Append(ml.MulticlassClassification.Trainers.ResNet(new ResNetTrainer.Options
+var pipeline = ml.MulticlassClassification.ImageClassification(
+    new ImagePreprocessingOptions { Presize = 160, Size = 128 },
+    new ResNetTrainer.Options
     {
-        FeatureColumnName = "Pixels", ValidationColumnName = "IsValid",
         Architecture = Architectures.ImageNetResNet18, Pretrained = ImageNetWeights.Keyword,   // ImageNet body, new head
-        FineTune = true, Epochs = 2, MaxLearningRate = 2e-3f,                                   // one frozen epoch, then 2
-    }))
-    .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
-
+        FineTune = true, Epochs = 2, MaxLearningRate = 2e-3f,                                   // one frozen epoch, then two
+    });
 ITransformer model = pipeline.Fit(data.All);
 var metrics = ml.MulticlassClassification.Evaluate(model.Transform(data.Valid));
-Console.WriteLine($"accuracy {metrics.MicroAccuracy:F4}");
+Console.WriteLine($"accuracy {metrics.MicroAccuracy:P1}");
 ml.Model.Save(model, data.All.Schema, "fine-tuned.zip");
