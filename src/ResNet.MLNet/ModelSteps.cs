@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Image;
+using ResNet.MLNet.IO;
 
 namespace ResNet.MLNet;
 
@@ -71,6 +72,6 @@ internal sealed class ModelSteps
         using var stream = new MemoryStream();
         ml.Model.Save(model, inputSchema, stream);
         stream.Position = 0;
-        return ml.Model.Load(stream, out _);
+        return ScratchFolder.NewContext().Model.Load(stream, out _);
     }
 }

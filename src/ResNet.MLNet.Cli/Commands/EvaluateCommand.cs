@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.ML;
+using ResNet.MLNet.IO;
 using ResNet.MLNet.Data;
 using ResNet.MLNet.Onnx;
 using ResNet.MLNet.Training;
@@ -56,7 +57,7 @@ public static class EvaluateCommand
             using var outputFolder = OutputFolder.Prepare(parseResult.GetValue(output) ?? Path.GetDirectoryName(modelPath)!, "--out");
 
             string root = await DatasetSources.ResolveAsync(selection, parseResult.GetValue(cache), cancellationToken: cancellationToken).ConfigureAwait(false);
-            var ml = new MLContext(seed: 0);
+            var ml = ScratchFolder.NewContext(0);
             var transformer = ModelZip.Load(ml, modelPath, out var inputSchema);
             var items = LoadSplit(root, splitName);
             string[] modelClasses = ImagePrediction.GetClassNames(transformer.GetOutputSchema(ml.Data.LoadFromEnumerable(items).Schema));

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Microsoft.ML;
+using ResNet.MLNet.IO;
 using ResNet.MLNet.Onnx;
 using ResNet.MLNet.Transforms;
 
@@ -47,7 +48,7 @@ public static class PredictCommand
             bool asJson = parseResult.GetValue(json);
             TextWriter error = parseResult.InvocationConfiguration.Error;
 
-            var ml = new MLContext(seed: 0);
+            var ml = ScratchFolder.NewContext(0);
             var transformer = ModelZip.Load(ml, modelPath, out _);
             using var engine = ml.Model.CreatePredictionEngine<ImageInput, ImagePrediction>(transformer);
             string[] classes = ImagePrediction.GetClassNames(engine.OutputSchema);

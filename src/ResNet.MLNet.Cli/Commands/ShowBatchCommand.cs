@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.ML;
+using ResNet.MLNet.IO;
 using ResNet.MLNet.Data;
 using ResNet.MLNet.Transforms;
 using ResNet.MLNet.Visualization;
@@ -45,7 +46,7 @@ public static class ShowBatchCommand
             if (!(scale > 0 && scale <= 1)) throw new ArgumentException($"--min-scale must lie in (0, 1], got {scale}.");
             string folder = await DatasetSources.ResolveAsync(parseResult.GetValue(data)!, parseResult.GetValue(cache), cancellationToken: cancellationToken)
                 .ConfigureAwait(false);
-            var ml = new MLContext(seed: parseResult.GetValue(seed));
+            var ml = ScratchFolder.NewContext(parseResult.GetValue(seed));
             string? valid = Directory.Exists(Path.Combine(folder, parseResult.GetValue(validName)!)) ? parseResult.GetValue(validName) : null;
             ImageFolder images = ml.Data.LoadImageFolder(folder, valid);
             var options = new ImagePreprocessingOptions

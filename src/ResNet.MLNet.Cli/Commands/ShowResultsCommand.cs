@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.ML;
+using ResNet.MLNet.IO;
 using ResNet.MLNet.Data;
 using ResNet.MLNet.Onnx;
 using ResNet.MLNet.Training;
@@ -33,7 +34,7 @@ public static class ShowResultsCommand
             string path = parseResult.GetValue(output) is string o ? OptionChecks.OutputFile("show-results", o, "show_results.png", ".png")
                 : Path.Combine(Path.GetDirectoryName(modelPath)!, "show_results.png");
             string root = await DatasetSources.ResolveAsync(parseResult.GetValue(data)!, parseResult.GetValue(cache), cancellationToken: cancellationToken).ConfigureAwait(false);
-            var ml = new MLContext(seed: 0);
+            var ml = ScratchFolder.NewContext(0);
             var transformer = ModelZip.Load(ml, modelPath, out _);
             var folder = ml.Data.LoadImageFolder(root, validName: "val");
             var rows = parseResult.GetValue(split) switch { "train" => folder.Train, "all" => folder.All, _ => folder.Valid };

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.ML;
+using ResNet.MLNet.IO;
 using Microsoft.ML.Data;
 using ResNet.MLNet.Data;
 using ResNet.MLNet.Modules;
@@ -109,7 +110,7 @@ internal sealed class TrainingSetup
     public async Task<Resolved> ResolveAsync(Settings settings, TextWriter output, CancellationToken cancellationToken)
     {
         string root = await DatasetSources.ResolveAsync(settings.Selection, settings.Cache, cancellationToken: cancellationToken).ConfigureAwait(false);
-        var ml = new MLContext(settings.Seed);
+        var ml = ScratchFolder.NewContext(settings.Seed);
         var data = ImageFolderCheck.Load(ml, root);
         if (data.Classes.Count < 2)
             throw new ArgumentException($"--data {root} holds a single class ({string.Join("", data.Classes)}); a classifier needs at least two class folders under train/.");

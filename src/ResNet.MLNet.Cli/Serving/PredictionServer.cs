@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML;
+using ResNet.MLNet.IO;
 
 namespace ResNet.MLNet.Cli.Serving;
 
@@ -48,7 +49,7 @@ internal sealed class PredictionServer : IAsyncDisposable
         if (options.MaxImageBytes < 1) throw new ArgumentException($"The image size limit must be positive, got {options.MaxImageBytes}.");
         if (options.Top < 1) throw new ArgumentException($"--top must be at least 1, got {options.Top}.");
         string modelPath = Path.GetFullPath(options.ModelPath);
-        var ml = new MLContext(seed: 0);
+        var ml = ScratchFolder.NewContext(0);
         var pool = new PredictionEnginePool(ml, ImageBytesModel.Load(ml, modelPath));
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });

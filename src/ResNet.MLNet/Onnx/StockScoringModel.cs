@@ -45,7 +45,7 @@ internal static class StockScoringModel
     /// <param name="imageShape">The tensor shape [channels, height, width].</param>
     /// <param name="flipTta">Score each image as the mean of its probabilities and its horizontal mirror's (flip
     /// test-time augmentation, computed inside the one ONNX graph).</param>
-    public static TransformerChain<ITransformer> Create(nn.Module<Tensor, Tensor> network, IReadOnlyList<string> classNames,
+    public static OnnxFileTransformer Create(nn.Module<Tensor, Tensor> network, IReadOnlyList<string> classNames,
         string featureColumnName, IReadOnlyList<int> imageShape, bool flipTta = false)
     {
         ArgumentNullException.ThrowIfNull(network);
@@ -97,7 +97,7 @@ internal static class StockScoringModel
             graph.AddInitializer("mirror_steps", [-1L], 1)]);
 
     /// <summary>Builds the chain around an already exported scoring graph (see <see cref="ExportScoringNetwork"/>).</summary>
-    internal static TransformerChain<ITransformer> Create(byte[] scoringOnnx, IReadOnlyList<string> classNames,
+    internal static OnnxFileTransformer Create(byte[] scoringOnnx, IReadOnlyList<string> classNames,
         string featureColumnName, IReadOnlyList<int> imageShape)
     {
         var ml = new MLContext();
@@ -105,14 +105,11 @@ internal static class StockScoringModel
         var (lookup, hashOptions) = HashLookup(ml, classNames);
         var keyData = ml.Data.LoadFromEnumerable(classNames.Select(n => new NameRow { Name = n }).ToList());
 
-        using var onnxStream = new MemoryStream(scoringOnnx, writable: false);
-        var pipeline = ml.Transforms.ApplyOnnxModel([ResNetTransformer.ScoreColumnName, IndexColumn], [featureColumnName], onnxStream)
+        return OnnxFileTransformer.Fit(scoringOnnx, file => ml.Transforms.ApplyOnnxModel([ResNetTransformer.ScoreColumnName, IndexColumn], [featureColumnName], file)
             .Append(ml.Transforms.Conversion.Hash([hashOptions]))
             .Append(ml.Transforms.Conversion.MapValue(NameColumn, lookup, lookup.Schema[HashColumn], lookup.Schema[nameof(NameRow.Name)], HashColumn))
             .Append(ml.Transforms.Conversion.MapValueToKey(ResNetTransformer.PredictedLabelColumnName, NameColumn, keyData: keyData))
-            .Append(ml.Transforms.DropColumns(IndexColumn, HashColumn, NameColumn));
-        var fitted = pipeline.Fit(schemaData);
-        return new TransformerChain<ITransformer>(fitted.ToArray());
+            .Append(ml.Transforms.DropColumns(IndexColumn, HashColumn, NameColumn)), schemaData);
     }
 
     /// <summary>

@@ -28,8 +28,8 @@ public sealed class ResNetTransformer : ITransformer, IDisposable
     private readonly DataViewSchema.Annotations _keyValues;
     private readonly object _forwardLock = new();
     private readonly Lock _stockGate = new();
-    private readonly List<TransformerChain<ITransformer>> _stockChains = [];
-    private TransformerChain<ITransformer>? _stockScoring;
+    private readonly List<Onnx.OnnxFileTransformer> _stockChains = [];
+    private Onnx.OnnxFileTransformer? _stockScoring;
     private bool _stockScoringFlipTta;
     private int _scoringBatchSize = 64;
 
@@ -174,7 +174,7 @@ public sealed class ResNetTransformer : ITransformer, IDisposable
     }
 
     /// <summary>On the CPU, the stock scoring chain for the current <see cref="FlipTta"/> (single rows); null on a GPU.</summary>
-    private TransformerChain<ITransformer>? CpuScoring()
+    private Onnx.OnnxFileTransformer? CpuScoring()
     {
         if (Device.type != DeviceType.CPU) return null;
         lock (_stockGate)

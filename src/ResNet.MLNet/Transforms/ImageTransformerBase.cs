@@ -9,7 +9,7 @@ namespace ResNet.MLNet.Transforms;
 /// <c>MLContext.Model.Load</c> (no registration) and in-memory scoring equals the reloaded model. Training passes
 /// (a cursor requested with a <see cref="Random"/>) may take a different, random path (see docs/transforms.md).
 /// </summary>
-public abstract class ImageTransformerBase : ITransformer, ICanSaveModel
+public abstract class ImageTransformerBase : ITransformer, ICanSaveModel, IDisposable
 {
     private protected ImageTransformerBase(ITransformer? scoring) => Scoring = scoring;
 
@@ -61,4 +61,17 @@ public abstract class ImageTransformerBase : ITransformer, ICanSaveModel
 
     /// <summary>Builds the output view; by default the scoring chain's (same on every pass).</summary>
     private protected virtual IDataView TransformCore(IDataView input) => Scoring!.Transform(input);
+
+    /// <summary>Releases the scoring chain (its ONNX Runtime sessions and their files) and what the transformer holds.</summary>
+    public void Dispose()
+    {
+        (Scoring as IDisposable)?.Dispose();
+        ReleaseResources();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Releases what a derived transformer holds besides the scoring chain.</summary>
+    private protected virtual void ReleaseResources()
+    {
+    }
 }

@@ -75,7 +75,7 @@ public sealed class LoadPresizedImagesEstimator : IEstimator<LoadPresizedImagesT
 /// Decoded, presized images as planar RGB bytes (see <see cref="LoadPresizedImagesEstimator"/>). Rows whose images are
 /// all in its cache are served from it; other data is decoded as the explicit chain decodes it.
 /// </summary>
-public sealed class LoadPresizedImagesTransformer : ImageTransformerBase, IDisposable
+public sealed class LoadPresizedImagesTransformer : ImageTransformerBase
 {
     private readonly string _outputColumnName;
     private readonly string _inputColumnName;
@@ -108,7 +108,7 @@ public sealed class LoadPresizedImagesTransformer : ImageTransformerBase, IDispo
     public int CachedImageCount => _store.Count;
 
     /// <summary>Releases the cache (its memory, or its mapping of the store file; views read afterwards throw); the store on disk stays.</summary>
-    public void Dispose() => _store.Dispose();
+    private protected override void ReleaseResources() => _store.Dispose();
 
     /// <summary>ML.NET's chain with the same output: LoadImages → ResizeImages → ExtractPixels, the image column dropped.</summary>
     internal static IEstimator<ITransformer> StockEstimator(string output, string input, int size, ResizeMethod method, IEnumerable<string> inputColumns)

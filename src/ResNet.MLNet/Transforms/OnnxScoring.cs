@@ -9,14 +9,12 @@ namespace ResNet.MLNet.Transforms;
 /// </summary>
 internal static class OnnxScoring
 {
-    public static ITransformer Build(IDataView input, string outputColumnName, string inputColumnName, string onnxOutputName, byte[] model)
+    public static Onnx.OnnxFileTransformer Build(IDataView input, string outputColumnName, string inputColumnName, string onnxOutputName, byte[] model)
     {
         var ml = new MLContext();
-        using var stream = new MemoryStream(model, writable: false);
-        return ml.Transforms.ApplyOnnxModel(onnxOutputName, inputColumnName, stream)
+        return Onnx.OnnxFileTransformer.Fit(model, file => ml.Transforms.ApplyOnnxModel(onnxOutputName, inputColumnName, file)
             .Append(ml.Transforms.CopyColumns(outputColumnName, onnxOutputName))
-            .Append(ml.Transforms.DropColumns(onnxOutputName))
-            .Fit(input);
+            .Append(ml.Transforms.DropColumns(onnxOutputName)), input);
     }
 
     /// <summary>A temporary column name for the ONNX output, not used by <paramref name="schema"/>.</summary>
