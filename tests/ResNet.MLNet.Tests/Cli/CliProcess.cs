@@ -6,7 +6,10 @@ namespace ResNet.MLNet.Tests.Cli;
 
 /// <summary>
 /// The built <c>resnet-mlnet</c> run as a child process in its own process group (through <c>setsid</c>), as a shell
-/// runs a foreground job, so tests can send it real SIGINT/SIGTERM signals and read its exit code and output.
+/// runs a foreground job, so tests can send it real SIGINT/SIGTERM signals and read its exit code and output. The child
+/// starts with the default disposition of SIGINT, SIGQUIT and SIGTERM (coreutils' <c>env --default-signal</c>) however
+/// the test run was launched: a non-interactive shell starts background jobs with SIGINT and SIGQUIT ignored, and an
+/// ignored signal stays ignored across exec.
 /// </summary>
 internal sealed class CliProcess : IDisposable
 {
@@ -21,15 +24,26 @@ internal sealed class CliProcess : IDisposable
     private CliProcess(Process process) => _process = process;
 
     /// <summary>Starts <c>resnet-mlnet <paramref name="args"/></c> with extra environment variables.</summary>
-    public static CliProcess Start(IReadOnlyDictionary<string, string> environment, params string[] args)
+    public static CliProcess Start(IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        Start(environment, [], args);
+
+    /// <summary>
+    /// Starts <c>resnet-mlnet <paramref name="args"/></c> through <paramref name="launcher"/> (a command that ends by
+    /// running its arguments, e.g. a shell that ignores SIGINT first, as a background job of a script would).
+    /// </summary>
+    public static CliProcess Start(IReadOnlyDictionary<string, string> environment, IReadOnlyList<string> launcher, params string[] args)
     {
         string cli = Path.Combine(AppContext.BaseDirectory, "resnet-mlnet.dll");
-        var start = new ProcessStartInfo("setsid")
+        var start = new ProcessStartInfo(launcher.Count > 0 ? launcher[0] : "setsid")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach (string part in launcher.Skip(1)) start.ArgumentList.Add(part);
+        if (launcher.Count > 0) start.ArgumentList.Add("setsid");
+        start.ArgumentList.Add("env");
+        start.ArgumentList.Add("--default-signal=INT,QUIT,TERM");
         start.ArgumentList.Add(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet");
         start.ArgumentList.Add(cli);
         foreach (string arg in args) start.ArgumentList.Add(arg);

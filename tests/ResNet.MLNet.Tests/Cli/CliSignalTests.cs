@@ -50,6 +50,22 @@ public sealed class CliSignalTests : IDisposable
     }
 
     [Fact]
+    public async Task SigintStopsACliStartedWhereSigintIsIgnoredAsInABackgroundJobOfAScript()
+    {
+        string output = _temp.Combine("run");
+        // A non-interactive shell starts a background job with SIGINT and SIGQUIT ignored; this launcher does the same.
+        string[] backgroundJob = ["sh", "-c", "trap '' INT QUIT; exec \"$@\"", "sh"];
+        using var cli = CliProcess.Start(new Dictionary<string, string> { [AtomicFile.PauseBeforeCommitVariable] = "model.zip" },
+            backgroundJob, TrainArgs(output));
+        await cli.WaitForLineAsync("test hook: paused before committing", Timeout);
+        cli.Signal(CliProcess.SigInt);
+        int code = await cli.WaitForExitAsync(Timeout);
+
+        Assert.True(code == 130, $"exit {code}\n{cli.Output}\n{cli.Error}");
+        Assert.False(File.Exists(Path.Combine(output, "model.zip")));
+    }
+
+    [Fact]
     public async Task SigtermWhileWritingACheckpointFinishesItAndExits143()
     {
         string output = _temp.Combine("run");
