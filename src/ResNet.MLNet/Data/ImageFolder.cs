@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using ResNet.MLNet.IO;
 
 namespace ResNet.MLNet.Data;
 
@@ -171,8 +172,9 @@ public sealed class ImageFolder
         string label = Path.GetFileName(folder);
         foreach (string file in Directory.EnumerateFiles(folder, "*", options))
         {
-            if (IsImage(file))
-                items.Add(new ImageFolderItem { ImagePath = file, Label = label, IsValid = isValid });
+            if (!IsImage(file)) continue;
+            FileKind.RequireRegular(file, "image");
+            items.Add(new ImageFolderItem { ImagePath = file, Label = label, IsValid = isValid });
         }
         foreach (string sub in Directory.EnumerateDirectories(folder, "*", options))
             AddClassFolder(items, sub, isValid, options, depth + 1);

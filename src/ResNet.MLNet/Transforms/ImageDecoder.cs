@@ -13,9 +13,10 @@ namespace ResNet.MLNet.Transforms;
 internal static class ImageDecoder
 {
     /// <summary>Reads and decodes the file at <paramref name="path"/>.</summary>
-    /// <exception cref="InvalidDataException">The file is missing, empty, not an image, above the pixel limit, or truncated.</exception>
+    /// <exception cref="InvalidDataException">The file is missing, not a regular file, empty, not an image, above the pixel limit, or truncated.</exception>
     public static MLImage DecodeFile(string path, long maxPixels = ImageFilePolicy.DefaultMaxPixels)
     {
+        IO.FileKind.RequireRegular(path, "image file");
         byte[] bytes;
         try
         {

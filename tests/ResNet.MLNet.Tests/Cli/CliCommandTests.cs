@@ -199,6 +199,26 @@ public sealed class CliCommandTests(CliCommandTests.TrainedRun run) : IClassFixt
     }
 
     [Fact]
+    public async Task PredictRefusesAFifoWithoutOpeningItAndPredictsTheRest()
+    {
+        Assert.Equal(0, run.Result.Code);
+        string folder = Path.Combine(run.OutputFolder, "with-fifo");
+        Directory.CreateDirectory(folder);
+        string good = Path.Combine(folder, "a.jpg");
+        File.Copy(Directory.GetFiles(Path.Combine(run.DataFolder, "val"), "*.*", SearchOption.AllDirectories)[0], good);
+        string fifo = Path.Combine(folder, "b.jpg");
+        Fifo.Create(fifo);
+
+        // A child process: opening the FIFO would block it for good, and the test run with it.
+        using var cli = CliProcess.Start(new Dictionary<string, string>(), "predict", "--model", run.ModelPath, folder);
+        int code = await cli.WaitForExitAsync(TimeSpan.FromMinutes(4));
+
+        Assert.Equal(1, code);
+        Assert.StartsWith(good + "\t", cli.Output, StringComparison.Ordinal);
+        Assert.Contains($"'{fifo}' is a FIFO (named pipe), not a regular file", cli.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task PredictReportsBadImagesCarriesOnAndFailsAtTheEnd()
     {
         Assert.Equal(0, run.Result.Code);

@@ -50,6 +50,21 @@ public class ImageFolderTests
     }
 
     [Fact]
+    public void AFifoNamedLikeAnImageIsRefusedUpFrontNamingIt()
+    {
+        using var temp = new TempFolder();
+        string root = temp.Combine("ds");
+        Touch(Path.Combine(root, "train", "a", "1.png"));
+        Touch(Path.Combine(root, "val", "a", "2.png"));
+        string fifo = Path.Combine(root, "train", "a", "pipe.jpg");
+        Fifo.Create(fifo);
+
+        var e = Assert.Throws<InvalidDataException>(() => new MLContext(seed: 0).Data.LoadImageFolder(root, validName: "val"));
+
+        Assert.Contains($"'{fifo}' is a FIFO (named pipe), not a regular file", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ColumnsHoldAbsolutePathParentLabelAndSplitInOrdinalOrder()
     {
         using var temp = new TempFolder();
