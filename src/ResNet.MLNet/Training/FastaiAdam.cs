@@ -98,6 +98,13 @@ internal sealed class FastaiAdam : IDisposable
         }
     }
 
+    /// <summary>Multiplies every parameter's gradient by <paramref name="factor"/>.</summary>
+    public void ScaleGradients(double factor)
+    {
+        using var noGrad = torch.no_grad();
+        foreach (var s in _slots) s.Parameter.grad?.mul_(factor);
+    }
+
     /// <summary>Clears the gradients of every parameter.</summary>
     public void ZeroGrad()
     {

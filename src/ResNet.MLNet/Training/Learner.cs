@@ -142,6 +142,7 @@ internal sealed class Learner : IDisposable
                 cancellation.ThrowIfCancellationRequested();
             }
         }
+        StepPendingGradients();
         Half?.SyncBuffersToMaster();
         EpochTimes = (Stopwatch.GetElapsedTime(0, stepTicks), Stopwatch.GetElapsedTime(passStart), TimeSpan.Zero);
         raise((c, s) => c.AfterTrain(s));
@@ -279,6 +280,21 @@ internal sealed class Learner : IDisposable
         State.Prediction = null;
         State.Loss = null;
         return value;
+    }
+
+    /// <summary>
+    /// Steps with gradients summed over the last batches of a training pass that never reached their optimiser step
+    /// (gradient accumulation over more batches than remained), scaled to their mean, so no batch's gradient is lost or
+    /// carried into the next epoch.
+    /// </summary>
+    private void StepPendingGradients()
+    {
+        if (State.PendingStepScale is not double scale) return;
+        State.PendingStepScale = null;
+        Optimizer.ScaleGradients(scale);
+        Optimizer.Step(State.LearningRate, State.Momentum);
+        Half?.CopyMasterToWorking();
+        Optimizer.ZeroGrad();
     }
 
     /// <summary>The batch's images on the device, channels-last if chosen (the half-precision copy keeps the layout).</summary>

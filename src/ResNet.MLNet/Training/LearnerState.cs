@@ -87,6 +87,12 @@ public sealed class LearnerState
     /// <summary>Multiplies the loss for this batch's backward pass only (gradient accumulation); reset to 1 every batch.</summary>
     internal double BackwardScale { get; set; } = 1;
 
+    /// <summary>
+    /// Set while gradients of training batches are summed but not yet stepped (gradient accumulation): the factor that
+    /// turns the sum into the mean over those batches. The learner steps with them at the end of the training pass.
+    /// </summary>
+    internal double? PendingStepScale { get; set; }
+
     /// <summary>A generator for callbacks' random draws (MixUp, CutMix), seeded from the run's seed and the epoch.</summary>
     public Random Random { get; internal set; } = new(0);
 

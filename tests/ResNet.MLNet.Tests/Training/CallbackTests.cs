@@ -316,6 +316,27 @@ public class CallbackTests
     }
 
     [Fact]
+    public void AccumulatingMoreBatchesThanAnEpochHoldsStepsOnceAtTheEndOfEachEpoch()
+    {
+        var data = SquaresData.Load(new MLContext(0), perClassTrain: 4, perClassValid: 2);   // two batches of 8 per epoch
+        float[] TrainedWeights(int accumulate)
+        {
+            var o = Options(epochs: 2);
+            o.AccumulateBatches = accumulate;
+            using var model = new ResNetTrainer(o).Fit(data);
+            return model.Model.parameters().SelectMany(p => p.data<float>().ToArray()).ToArray();
+        }
+
+        // Accumulating 8 batches where an epoch has 2 steps at each epoch's end with the mean of its 2: as accumulating 2.
+        float[] everyEpoch = TrainedWeights(2);
+        float[] leftOver = TrainedWeights(8);
+        float[] plain = TrainedWeights(1);
+
+        Assert.True(everyEpoch.Zip(leftOver).Max(p => Math.Abs(p.First - p.Second)) <= 1e-5f, "the left-over batches were not stepped");
+        Assert.True(everyEpoch.Zip(plain).Max(p => Math.Abs(p.First - p.Second)) > 1e-4f, "one step per epoch should differ from one per batch");
+    }
+
+    [Fact]
     public void ExtraMetricsBecomeColumnsAndValues()
     {
         var ml = new MLContext(0);

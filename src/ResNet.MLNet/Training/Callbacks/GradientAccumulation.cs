@@ -3,7 +3,9 @@ namespace ResNet.MLNet.Training;
 /// <summary>
 /// fastai's <c>GradientAccumulation</c>: gradients of <see cref="Batches"/> consecutive training batches are summed
 /// (each batch's loss weighted by 1/<see cref="Batches"/> for the backward pass) and the optimiser steps once, as if on
-/// one batch of <see cref="Batches"/> times the batch size. The recorded loss stays each batch's own.
+/// one batch of <see cref="Batches"/> times the batch size. The recorded loss stays each batch's own. Every training
+/// pass starts a new count; batches left over at its end (all of them when an epoch has fewer than
+/// <see cref="Batches"/>) get one step of their own, with the mean of their gradients.
 /// </summary>
 public sealed class GradientAccumulation : LearnerCallback
 {
@@ -20,7 +22,7 @@ public sealed class GradientAccumulation : LearnerCallback
     public int Batches { get; }
 
     /// <inheritdoc />
-    public override void BeforeFit(LearnerState state) => _count = 0;
+    public override void BeforeTrain(LearnerState state) => _count = 0;
 
     /// <inheritdoc />
     public override void BeforeBackward(LearnerState state) => state.BackwardScale = 1.0 / Batches;
@@ -28,7 +30,12 @@ public sealed class GradientAccumulation : LearnerCallback
     /// <inheritdoc />
     public override void BeforeStep(LearnerState state)
     {
-        if (++_count < Batches) state.CancelBatch();   // keep the gradients, skip the step and zero_grad
+        if (++_count < Batches)
+        {
+            state.PendingStepScale = (double)Batches / _count;   // the learner steps with these at the end of the pass
+            state.CancelBatch();                                  // keep the gradients, skip the step and zero_grad
+        }
+        state.PendingStepScale = null;
         _count = 0;
     }
 }
