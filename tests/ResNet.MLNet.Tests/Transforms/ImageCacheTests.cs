@@ -138,6 +138,34 @@ public sealed class ImageCacheTests : IDisposable
         Assert.DoesNotContain(removed, stored.Keys);
     }
 
+    [Fact]
+    public void ImagesThatAreSymbolicLinksAreKeyedOnTheirTargets()
+    {
+        var ml = new MLContext(seed: 0);
+        string linked = _temp.Combine("linked");
+        string targets = _temp.Combine("targets");
+        foreach (string file in Directory.GetFiles(_root, "*.*", SearchOption.AllDirectories))
+        {
+            string relative = Path.GetRelativePath(_root, file);
+            string target = Path.Combine(targets, relative);
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(linked, relative))!);
+            File.CreateSymbolicLink(Path.Combine(linked, relative), target);
+        }
+        var data = ml.Data.LoadImageFolder(linked, validName: "val");
+        using (Loader(ml, ImageCache.OnDisk(StoreFolder)).Fit(data.All)) { }
+
+        string link = Directory.GetFiles(Path.Combine(linked, "train"), "*.*", SearchOption.AllDirectories).Order().First();
+        WriteSolidImage(new FileInfo(link).LinkTarget!, SKColors.Red, 30);   // the target changes, the link does not
+        File.SetLastWriteTimeUtc(new FileInfo(link).LinkTarget!, DateTime.UtcNow.AddMinutes(1));
+
+        using var model = Loader(ml, ImageCache.OnDisk(StoreFolder)).Fit(data.All);
+        var stored = PixelsByPath(model.Transform(data.All));
+        Assert.Equal(ExplicitChainPixels(ml, data.All)[link], stored[link]);
+        Assert.Equal(255, stored[link][0]);                 // red plane first
+    }
+
     [Theory]
     [InlineData("truncated pixels")]
     [InlineData("damaged index")]
