@@ -166,6 +166,75 @@ public sealed class ImageCacheTests : IDisposable
         Assert.Equal(255, stored[link][0]);                 // red plane first
     }
 
+    [MountFact]
+    public void AFullDiskIsAnErrorNamingTheFolderAndTheStoreStaysAsItWas()
+    {
+        var ml = new MLContext(seed: 0);
+        var data = ml.Data.LoadImageFolder(_root, validName: "val");
+        using var disk = Mount.Tmpfs(StoreFolder, 128 * 1024);   // room for the 24 px store (28 KB), not for 64 px (197 KB)
+        using (Loader(ml, ImageCache.OnDisk(StoreFolder)).Fit(data.All)) { }
+        // Lock files stay (empty; deleting one another process may be opening would let two hold it).
+        string[] StoreFiles() => Directory.GetFiles(StoreFolder).Where(f => !f.EndsWith(".lock", StringComparison.Ordinal)).Order().ToArray();
+        var before = StoreFiles().ToDictionary(f => f, File.ReadAllBytes);
+
+        var error = Assert.Throws<IOException>(() =>
+            ml.Transforms.LoadPresizedImages("Pixels", "ImagePath", 64, ResizeMethod.Crop, ImageCache.OnDisk(StoreFolder)).Fit(data.All));
+
+        Assert.Contains($"Not enough space in '{StoreFolder}'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("more are needed", error.Message, StringComparison.Ordinal);
+        Assert.Equal(before.Keys, StoreFiles());   // nothing added is left
+        foreach (var (file, bytes) in before) Assert.Equal(bytes, File.ReadAllBytes(file));
+        using var decoded = new DecodeCounter();
+        using var model = Loader(ml, ImageCache.OnDisk(StoreFolder)).Fit(data.All);
+        Assert.Equal(0, decoded.Count);
+        Assert.Equal(ExplicitChainPixels(ml, data.All), PixelsByPath(model.Transform(data.All)));
+    }
+
+    [MountFact]
+    public void AStoreThatCannotGrowOnAFullDiskKeepsItsPreviousImages()
+    {
+        var ml = new MLContext(seed: 0);
+        var data = ml.Data.LoadImageFolder(_root, validName: "val");
+        LoadPresizedImagesEstimator Large() => ml.Transforms.LoadPresizedImages("Pixels", "ImagePath", 64, ResizeMethod.Crop, ImageCache.OnDisk(StoreFolder));
+        using var disk = Mount.Tmpfs(StoreFolder, 256 * 1024);   // the 64 px store of 16 images (197 KB) fits; 8 more (98 KB) do not
+        using (Large().Fit(data.All)) { }
+        var before = Directory.GetFiles(StoreFolder).ToDictionary(f => f, File.ReadAllBytes);
+        string classFolder = Directory.GetDirectories(Path.Combine(_root, "train")).Order().First();
+        for (int i = 0; i < 8; i++) WriteSolidImage(Path.Combine(classFolder, $"more-{i}.png"), SKColors.Green, 70);
+
+        var error = Assert.Throws<IOException>(() => Large().Fit(ml.Data.LoadImageFolder(_root, validName: "val").All));
+
+        Assert.Contains($"cannot store 8 more images", error.Message, StringComparison.Ordinal);
+        Assert.Contains($"Not enough space in '{StoreFolder}'", error.Message, StringComparison.Ordinal);
+        Assert.Equal(before.Keys.Order(), Directory.GetFiles(StoreFolder).Order());
+        foreach (var (file, bytes) in before) Assert.Equal(bytes, File.ReadAllBytes(file));   // the pixels file shrank back
+        using var decoded = new DecodeCounter();
+        using (Large().Fit(data.All)) { }
+        Assert.Equal(0, decoded.Count);
+    }
+
+    [MountFact]
+    public void AStoreInAReadOnlyFolderIsReadWhenCompleteAndRefusedAtOnceWhenNot()
+    {
+        var ml = new MLContext(seed: 0);
+        var data = ml.Data.LoadImageFolder(_root, validName: "val");
+        using (Loader(ml, ImageCache.OnDisk(StoreFolder)).Fit(data.All)) { }
+        using var readOnly = Mount.ReadOnlyView(StoreFolder, _temp.Combine("read-only-store"));
+
+        using (var decoded = new DecodeCounter())
+        using (var model = Loader(ml, ImageCache.OnDisk(readOnly.Target)).Fit(data.All))
+        {
+            Assert.Equal(0, decoded.Count);
+            Assert.Equal(ExplicitChainPixels(ml, data.All), PixelsByPath(model.Transform(data.All)));
+        }
+
+        WriteSolidImage(Path.Combine(_root, "train", Path.GetFileName(Directory.GetDirectories(Path.Combine(_root, "train"))[0]), "new.png"), SKColors.Blue, 30);
+        data = ml.Data.LoadImageFolder(_root, validName: "val");
+        var error = Assert.Throws<IOException>(() => Loader(ml, ImageCache.OnDisk(readOnly.Target)).Fit(data.All));
+        Assert.Contains($"The image cache folder '{readOnly.Target}' cannot be written", error.Message, StringComparison.Ordinal);
+        Assert.Contains($"lacks 1 of the {AllImages + 1} images", error.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("truncated pixels")]
     [InlineData("damaged index")]

@@ -9,7 +9,9 @@ namespace ResNet.MLNet.Transforms.Caching;
 /// Presized images decoded once, looked up by source path: in memory, or on disk as an index plus one pixels file
 /// read memory-mapped (see <see cref="ImageCache"/>). On disk, an update decodes only sources that are new or whose
 /// length or modification time changed, forgets sources that no longer exist, and appends; the index is replaced
-/// atomically after the pixels are durable, so an interrupted update leaves the previous store whole.
+/// atomically after the pixels are durable, so an interrupted update leaves the previous store whole. Space for new
+/// pixels is reserved before they are written: on a full disk the update fails with an error naming the folder and
+/// removes what it added. A store in a folder that cannot be written is read as it is when it holds every image.
 /// </summary>
 internal sealed class ImageStore : IDisposable
 {
@@ -102,7 +104,8 @@ internal sealed class ImageStore : IDisposable
         {
             Directory.CreateDirectory(_directory);
             AtomicFile.DeleteStale(_directory);
-            using var writerLock = AcquireLock();
+            using var writerLock = AcquireLock(out string? unwritable);
+            if (writerLock is null) return OpenUnwritable(fullPaths, unwritable!);
             var index = OpenIndex(out var slots);
             try
             {
@@ -117,8 +120,33 @@ internal sealed class ImageStore : IDisposable
             catch
             {
                 slots.Dispose();
+                if (!IsPublished(index.PixelsFile)) AtomicFile.DeleteQuietly(Path.Combine(_directory, index.PixelsFile));
                 throw;
             }
+        }
+
+        /// <summary>Whether the index on disk refers to <paramref name="pixelsFile"/> (a pixels file no index names is this update's own).</summary>
+        private bool IsPublished(string pixelsFile) =>
+            ImageStoreIndex.TryRead(IndexPath, recipe.Identity, out _)?.PixelsFile == pixelsFile;
+
+        /// <summary>The store as it is, in a folder this process cannot write; an error at once unless it holds every image.</summary>
+        private ImageStore OpenUnwritable(IReadOnlyCollection<string> fullPaths, string reason)
+        {
+            var index = ImageStoreIndex.TryRead(IndexPath, recipe.Identity, out string? problem);
+            if (index is not null)
+            {
+                var pixels = new FileInfo(Path.Combine(_directory, index.PixelsFile));
+                if (!pixels.Exists || pixels.Length < index.SlotCount * recipe.ImageBytes) (index, problem) = (null, "its pixels file is missing or truncated");
+            }
+            int missing = index is null ? fullPaths.Count : StaleOrNew(index, fullPaths).Paths.Length;
+            if (missing > 0)
+                throw new IOException(string.Create(CultureInfo.InvariantCulture,
+                    $"The image cache folder '{_directory}' cannot be written ({reason}), and its store lacks {missing:N0} of the {fullPaths.Count:N0} images" +
+                    $"{(index is null && problem is not null ? $" ({problem})" : "")}. Make the folder writable, or choose another cache folder or keep the images in memory."));
+            cache.Log?.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"image cache: {fullPaths.Count:N0} of {fullPaths.Count:N0} images reused from {_directory} (read-only)"));
+            var slots = MappedPixelSlots.OpenReadOnly(Path.Combine(_directory, index!.PixelsFile), recipe.ImageBytes);
+            return new ImageStore(recipe, slots, index.Entries.ToDictionary(e => e.Key, e => e.Value.Slot, StringComparer.Ordinal));
         }
 
         /// <summary>The index and its pixels file; a missing, damaged, foreign or truncated store starts again empty.</summary>
@@ -173,7 +201,16 @@ internal sealed class ImageStore : IDisposable
         {
             var numbers = new long[paths.Length];
             for (int i = 0; i < paths.Length; i++) numbers[i] = index.SlotCount + i;
-            slots.EnsureCapacity(index.SlotCount + paths.Length);
+            try
+            {
+                slots.EnsureCapacity(index.SlotCount + paths.Length);
+            }
+            catch (IOException e) when (e.HResult == DiskSpace.NoSpace)
+            {
+                throw new IOException(string.Create(CultureInfo.InvariantCulture,
+                    $"The image cache cannot store {paths.Length:N0} more images ({recipe.ImageBytes:N0} bytes each): {e.Message} " +
+                    $"Free some space, or choose another cache folder or keep the images in memory; the store there is as it was."), e);
+            }
             bool[] done = new bool[paths.Length];
             try
             {
@@ -197,7 +234,17 @@ internal sealed class ImageStore : IDisposable
             string name = NewPixelsFileName();
             var compacted = new MappedPixelSlots(Path.Combine(_directory, name), recipe.ImageBytes);
             var entries = new Dictionary<string, ImageStoreEntry>(index.Entries.Count, StringComparer.Ordinal);
-            compacted.EnsureCapacity(index.Entries.Count);
+            try
+            {
+                compacted.EnsureCapacity(index.Entries.Count);
+            }
+            catch (IOException e) when (e.HResult == DiskSpace.NoSpace)
+            {
+                compacted.Dispose();
+                AtomicFile.DeleteQuietly(Path.Combine(_directory, name));
+                cache.Log?.WriteLine($"image cache: not compacted: {e.Message}");
+                return (index, slots);
+            }
             long next = 0;
             foreach (var (path, entry) in index.Entries)
             {
@@ -221,18 +268,27 @@ internal sealed class ImageStore : IDisposable
                     File.Delete(file);
         }
 
-        /// <summary>The store's lock file, held exclusively while the store is updated; waits for another process's update.</summary>
-        private FileStream AcquireLock()
+        /// <summary>
+        /// The store's lock file, held exclusively while the store is updated; waits for another process's update. Null
+        /// when the folder cannot be written (<paramref name="unwritable"/> says why): then nobody updates the store.
+        /// </summary>
+        private FileStream? AcquireLock(out string? unwritable)
         {
             string path = Path.Combine(_directory, recipe.Tag + ".lock");
             bool said = false;
+            unwritable = null;
             while (true)
             {
                 try
                 {
                     return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
                 }
-                catch (IOException) when (File.Exists(path))
+                catch (Exception e) when (e is UnauthorizedAccessException || (e is IOException && !IsHeldByAnotherProcess((IOException)e)))
+                {
+                    unwritable = e.Message;
+                    return null;
+                }
+                catch (IOException)
                 {
                     if (!said) cache.Log?.WriteLine($"image cache: waiting for another process updating {_directory} …");
                     said = true;
@@ -241,5 +297,8 @@ internal sealed class ImageStore : IDisposable
                 }
             }
         }
+
+        /// <summary>The error of opening a lock file that another process holds (EWOULDBLOCK on Unix, a sharing violation on Windows).</summary>
+        private static bool IsHeldByAnotherProcess(IOException e) => e.HResult is 11 or unchecked((int)0x80070020);
     }
 }

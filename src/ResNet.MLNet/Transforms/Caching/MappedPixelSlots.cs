@@ -1,14 +1,17 @@
 using System.IO.MemoryMappedFiles;
+using ResNet.MLNet.IO;
 
 namespace ResNet.MLNet.Transforms.Caching;
 
 /// <summary>
 /// Pixel slots in a file, memory-mapped: the operating system's page cache holds what fits and drops what does not,
-/// so the process's own memory stays small whatever the file's size.
+/// so the process's own memory stays small whatever the file's size. Growing reserves the disk blocks first, so a
+/// full disk is an error rather than a fault while writing; a read-only mapping serves a store that cannot be updated.
 /// </summary>
 internal sealed unsafe class MappedPixelSlots : PixelSlots
 {
     private readonly FileStream _file;
+    private readonly MemoryMappedFileAccess _access;
     private MemoryMappedFile? _map;
     private MemoryMappedViewAccessor? _view;
     private byte* _base;
@@ -16,20 +19,37 @@ internal sealed unsafe class MappedPixelSlots : PixelSlots
     private bool _disposed;
 
     /// <summary>Opens (or creates) <paramref name="path"/>; its whole slots are addressable.</summary>
-    public MappedPixelSlots(string path, int slotBytes) : base(slotBytes)
+    public MappedPixelSlots(string path, int slotBytes) : this(path, slotBytes, writable: true)
     {
-        _file = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+    }
+
+    private MappedPixelSlots(string path, int slotBytes, bool writable) : base(slotBytes)
+    {
+        _access = writable ? MemoryMappedFileAccess.ReadWrite : MemoryMappedFileAccess.Read;
+        _file = writable
+            ? new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete)
+            : new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
         Map(_file.Length / slotBytes);
     }
+
+    /// <summary>Opens <paramref name="path"/> for reading only (its slots must not be written).</summary>
+    public static MappedPixelSlots OpenReadOnly(string path, int slotBytes) => new(path, slotBytes, writable: false);
 
     public override long Capacity => _capacity;
 
     public override void EnsureCapacity(long slots)
     {
         if (slots <= _capacity) return;
+        long capacity = _capacity;
         Unmap();
-        _file.SetLength(slots * SlotBytes);
-        Map(slots);
+        try
+        {
+            DiskSpace.Reserve(_file, slots * SlotBytes);
+        }
+        finally
+        {
+            Map(_file.Length / SlotBytes < slots ? capacity : slots);
+        }
     }
 
     public override Span<byte> this[long slot]
@@ -60,8 +80,8 @@ internal sealed unsafe class MappedPixelSlots : PixelSlots
         _capacity = slots;
         if (slots == 0) return;
         long bytes = slots * SlotBytes;
-        _map = MemoryMappedFile.CreateFromFile(_file, null, bytes, MemoryMappedFileAccess.ReadWrite, HandleInheritability.None, leaveOpen: true);
-        _view = _map.CreateViewAccessor(0, bytes, MemoryMappedFileAccess.ReadWrite);
+        _map = MemoryMappedFile.CreateFromFile(_file, null, bytes, _access, HandleInheritability.None, leaveOpen: true);
+        _view = _map.CreateViewAccessor(0, bytes, _access);
         byte* pointer = null;
         _view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
         _base = pointer + _view.PointerOffset;
