@@ -58,6 +58,27 @@ public class LoadAndNormalizeTests
     }
 
     [Fact]
+    public void TransparentPixelsAreCompositedOnBlackInTrainingAsInModelZipsStockChain()
+    {
+        using var images = new TestImages();
+        string path = Path.Combine(images.Folder, "transparent.png");
+        // Left half fully transparent over a stored (200, 100, 50); right half half transparent over the same colour.
+        File.WriteAllBytes(path, RawPng.Rgba(4, 4, (x, _) => (200, 100, 50, x < 2 ? (byte)0 : (byte)128)));
+        var ml = new MLContext(seed: 0);
+        var data = ml.Data.LoadFromEnumerable(new[] { new PathRow { ImagePath = path } });
+
+        byte[] training = Tensors(ml, data)[0];
+        byte[] stock = ml.Transforms.LoadImages("Image", null, "ImagePath")
+            .Append(ml.Transforms.ResizeImages("Image", 4, 4, "Image"))
+            .Append(ml.Transforms.ExtractPixels("Pixels", "Image", Microsoft.ML.Transforms.Image.ImagePixelExtractingEstimator.ColorBits.Rgb, outputAsFloatArray: false))
+            .Fit(data).Transform(data).GetColumn<byte[]>("Pixels").Single();
+
+        Assert.Equal(stock, training);
+        Assert.Equal(new byte[] { 0, 0, 100, 100 }, training[..4]);        // red, first row: alpha 0 → black, alpha 128 → half
+        Assert.Equal(new byte[] { 0, 0, 25, 25 }, training[32..36]);      // blue, first row
+    }
+
+    [Fact]
     public void EncodedBytesDecodeLikeFiles()
     {
         using var images = new TestImages();
