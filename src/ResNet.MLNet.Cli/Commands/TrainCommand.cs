@@ -50,6 +50,8 @@ public static class TrainCommand
             var settings = setup.Check(parseResult);
             int epochCount = parseResult.GetValue(epochs);
             OptionChecks.AtLeast("--epochs", epochCount, 1);
+            CheckRecipe(parseResult.GetValue(labelSmoothing), parseResult.GetValue(mixUp), parseResult.GetValue(cutMix), parseResult.GetValue(accumulate),
+                parseResult.GetValue(earlyStop), parseResult.GetValue(monitor)!, parseResult.GetValue(freezeEpochs), parseResult.GetValue(lrMult));
             bool resuming = parseResult.GetValue(resume);
             string? outArgument = parseResult.GetValue(output);
             if (resuming && outArgument is null)
@@ -62,6 +64,9 @@ public static class TrainCommand
             using var folder = OutputFolder.Prepare(folderPath, "--out");
             using var outputLock = OutputLock.Acquire(folder.Path, "--out", writer);
             var initial = parseResult.GetValue(init) is string from ? NetworkWeights.Load(from) : null;
+            if (initial is not null && initial.Architecture != settings.Architecture.Name)
+                throw new ArgumentException($"--init {parseResult.GetValue(init)} holds a {initial.Architecture} network, but --arch is {settings.Architecture.Name}; " +
+                    "continue with the same --arch.");
 
             var resolved = await setup.ResolveAsync(settings, writer, cancellationToken).ConfigureAwait(false);
             resolved.Trainer.Epochs = epochCount;
@@ -84,6 +89,20 @@ public static class TrainCommand
             Train(resolved, folder, parseResult.GetValue(flipTta), writer, cancellationToken);
         }));
         return command;
+    }
+
+    /// <summary>The training-recipe flags, checked (with their names) before any data is loaded.</summary>
+    private static void CheckRecipe(float labelSmoothing, float mixUp, float cutMix, int accumulate, int? earlyStop, string monitor, int freezeEpochs, float lrMult)
+    {
+        if (!(labelSmoothing >= 0 && labelSmoothing < 1)) throw new ArgumentException($"--label-smoothing must lie in [0, 1), got {labelSmoothing}.");
+        if (!(mixUp >= 0) || float.IsInfinity(mixUp)) throw new ArgumentException($"--mixup must be 0 (off) or a positive α, got {mixUp}.");
+        if (!(cutMix >= 0) || float.IsInfinity(cutMix)) throw new ArgumentException($"--cutmix must be 0 (off) or a positive α, got {cutMix}.");
+        OptionChecks.AtLeast("--accumulate", accumulate, 1);
+        if (earlyStop is int patience) OptionChecks.AtLeast("--early-stop", patience, 1);
+        if (monitor is not ("valid_loss" or "accuracy" or "error_rate"))
+            throw new ArgumentException($"--monitor must be valid_loss, accuracy or error_rate, got '{monitor}'.");
+        OptionChecks.AtLeast("--freeze-epochs", freezeEpochs, 0);
+        if (!(lrMult >= 1) || float.IsInfinity(lrMult)) throw new ArgumentException($"--lr-mult must be at least 1, got {lrMult}.");
     }
 
     private static void Train(TrainingSetup.Resolved run, OutputFolder output, bool flipTta, TextWriter writer, CancellationToken cancellationToken)

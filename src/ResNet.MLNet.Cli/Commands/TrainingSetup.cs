@@ -76,6 +76,9 @@ internal sealed class TrainingSetup
         if (!(lr > 0) || float.IsInfinity(lr)) throw new ArgumentException($"--lr must be a positive finite number, got {lr}.");
         int batchSize = parseResult.GetValue(BatchSize) ?? (synthetic ? 32 : 128);
         OptionChecks.AtLeast("--bs", batchSize, 1);
+        if (batchSize == 1)
+            throw new ArgumentException("--bs 1: every architecture here normalises with BatchNorm, which in training takes its statistics " +
+                "from the batch itself; one image per batch leaves nothing to normalise across and training falls apart. Use --bs 2 or more.");
         float minScale = parseResult.GetValue(MinScale);
         if (!(minScale > 0 && minScale <= 1)) throw new ArgumentException($"--min-scale must lie in (0, 1], got {minScale}.");
         string device = parseResult.GetValue(Device)!;

@@ -199,6 +199,20 @@ public sealed class CliCommandTests(CliCommandTests.TrainedRun run) : IClassFixt
     }
 
     [Fact]
+    public async Task InitFromAnotherArchitectureFailsBeforeTheDataIsRead()
+    {
+        Assert.Equal(0, run.Result.Code);
+        string noImages = Path.Combine(run.OutputFolder, "no-images");
+        Directory.CreateDirectory(noImages);
+
+        var (code, _, error) = await Run("train", "--data", noImages, "--arch", "ResNet18Chapter", "--init", run.ModelPath,
+            "--out", Path.Combine(run.OutputFolder, "init-run"));
+
+        Assert.Equal(1, code);
+        Assert.StartsWith($"error: --init {run.ModelPath} holds a SimpleCnn network, but --arch is ResNet18Chapter", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task PredictRefusesAFifoWithoutOpeningItAndPredictsTheRest()
     {
         Assert.Equal(0, run.Result.Code);

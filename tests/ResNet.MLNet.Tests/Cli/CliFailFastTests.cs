@@ -37,6 +37,15 @@ public sealed class CliFailFastTests : IDisposable
     [InlineData("--size must be between 32 and 4096 pixels, got 100000.", "--size", "100000", "--presize", "100000")]
     [InlineData("--min-scale must lie in (0, 1]", "--min-scale", "1.5")]
     [InlineData("--device must be auto, cpu, cuda or cuda:N", "--device", "tpu")]
+    [InlineData("--bs 1: every architecture here normalises with BatchNorm", "--bs", "1")]
+    [InlineData("--label-smoothing must lie in [0, 1), got 2.", "--label-smoothing", "2")]
+    [InlineData("--mixup must be 0 (off) or a positive α, got -1.", "--mixup", "-1")]
+    [InlineData("--cutmix must be 0 (off) or a positive α, got -1.", "--cutmix", "-1")]
+    [InlineData("--accumulate must be at least 1, got 0.", "--accumulate", "0")]
+    [InlineData("--early-stop must be at least 1, got 0.", "--early-stop", "0")]
+    [InlineData("--monitor must be valid_loss, accuracy or error_rate, got 'loss'.", "--monitor", "loss")]
+    [InlineData("--freeze-epochs must be at least 0, got -1.", "--freeze-epochs", "-1")]
+    [InlineData("--lr-mult must be at least 1, got 0.", "--lr-mult", "0")]
     public async Task BadOptionsFailBeforeTheDataIsRead(string expected, params string[] option)
     {
         var (code, _, error) = await CliRun.RunAsync(["train", "--data", _emptyData, "--out", Out, .. option]);
