@@ -22,6 +22,7 @@ public static class PyTorchWeights
         try
         {
             if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)) return Safetensors.LoadStateDict(path);
+            CheckPyTorchFile(path);
             var table = PyTorchUnpickler.UnpickleStateDict(path);
             var tensors = new Dictionary<string, Tensor>();
             foreach (DictionaryEntry entry in table)
@@ -34,6 +35,21 @@ public static class PyTorchWeights
             throw new InvalidDataException($"'{path}' is not a PyTorch state dict (.pt/.pth saved with torch.save(model.state_dict())) " +
                 $"or a .safetensors file: {e.GetBaseException().Message}", e);
         }
+    }
+
+    /// <summary>
+    /// Tells PyTorch's two file formats from anything else by their first bytes: since PyTorch 1.6 a zip archive,
+    /// before that a pickle starting with PyTorch's magic number (the format TorchSharp cannot read).
+    /// </summary>
+    private static void CheckPyTorchFile(string path)
+    {
+        Span<byte> head = stackalloc byte[8];
+        using (var file = File.OpenRead(path)) head = head[..file.ReadAtLeast(head, head.Length, throwOnEndOfStream: false)];
+        if (head.StartsWith("PK\u0003\u0004"u8)) return;
+        if (head.StartsWith(new byte[] { 0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46 }))
+            throw new InvalidDataException("it was saved in PyTorch's legacy format (before 1.6), which TorchSharp cannot read; " +
+                "load it in PyTorch and save it again with torch.save(state_dict, path) (or as .safetensors)");
+        throw new InvalidDataException($"its content is not a PyTorch file (PyTorch writes a zip archive; this file begins {Convert.ToHexString(head)})");
     }
 
     /// <summary>

@@ -9,7 +9,7 @@ namespace ResNet.MLNet.Onnx;
 /// Reads <c>model.zip</c> files: loads them with errors that name the file (ML.NET's own messages do not), and
 /// extracts the network's ONNX graph.
 /// </summary>
-public static class ModelZip
+public static partial class ModelZip
 {
     /// <summary>
     /// Loads <paramref name="path"/> with <c>MLContext.Model.Load</c>. Equivalent to calling it directly; the only
@@ -28,11 +28,17 @@ public static class ModelZip
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
+            // Only the root cause, on one line: ML.NET's wrappers repeat it with a stack trace, and ONNX Runtime names
+            // the temporary copy it loaded rather than the model.zip.
             var cause = e.GetBaseException();
-            throw new InvalidDataException(
-                $"'{path}' is not a loadable ML.NET model.zip (truncated or corrupted?): {cause.GetType().Name}: {cause.Message}", e);
+            string first = cause.Message.Split(['\r', '\n'], 2)[0];
+            string reason = OnnxLoadPath().Replace(first, "its ONNX graph failed to load: ");
+            throw new InvalidDataException($"'{path}' is not a loadable ML.NET model.zip (truncated or corrupted?): {cause.GetType().Name}: {reason}");
         }
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"Load model from .*? failed:\s*", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex OnnxLoadPath();
 
     /// <summary>
     /// Extracts the scoring network that <see cref="StockScoringModel"/> stored in <paramref name="path"/>: an ONNX

@@ -92,6 +92,18 @@ public sealed class TorchVisionWeightsTests : IDisposable
         Assert.Contains("is not a PyTorch state dict", Assert.Throws<InvalidDataException>(() => PyTorchWeights.Read(junk)).Message);
     }
 
+    [Fact]
+    public void RandomBytesAreNotBlamedOnTheLegacyPyTorchFormat()
+    {
+        string junk = _folder.Combine("random.pth");
+        File.WriteAllBytes(junk, [0x3F, 0xA2, 0x11, 0x05, 0x90, 0x00, 0x7E, 0x42, 0x13, 0x37]);
+
+        string message = Assert.Throws<InvalidDataException>(() => PyTorchWeights.Read(junk)).Message;
+
+        Assert.Contains("its content is not a PyTorch file (PyTorch writes a zip archive; this file begins 3FA2110590007E42)", message, StringComparison.Ordinal);
+        Assert.DoesNotContain("old PyTorch format", message, StringComparison.Ordinal);
+    }
+
     /// <summary>Compares the network's body with the reference's when the fit starts.</summary>
     private sealed class BodyProbe(TorchVisionResNet reference) : LearnerCallback
     {

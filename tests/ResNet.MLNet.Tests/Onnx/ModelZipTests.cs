@@ -145,4 +145,33 @@ public sealed class ModelZipTests(ModelZipTests.TrainedModel trained, ITestOutpu
         }
         Assert.Throws<FileNotFoundException>(() => ModelZip.Load(new MLContext(), Path.Combine(trained.Directory, "missing.zip"), out _));
     }
+
+    [Fact]
+    public void ADamagedOnnxGraphIsOneLineWithoutStackTraceOrTemporaryPath()
+    {
+        // The zip stays valid; the bytes of the network's ONNX graph (the largest OnnxModel entry) are garbage.
+        var damaged = Path.Combine(trained.Directory, "damaged-graph.zip");
+        File.Copy(trained.ZipPath, damaged, overwrite: true);
+        using (var zip = System.IO.Compression.ZipFile.Open(damaged, System.IO.Compression.ZipArchiveMode.Update))
+        {
+            var entry = zip.Entries.Where(e => e.Name == "OnnxModel").MaxBy(e => e.Length)!;
+            int length;
+            using (var reader = new BinaryReader(entry.Open())) length = reader.ReadInt32();
+            string name = entry.FullName;
+            entry.Delete();
+            using var writer = new BinaryWriter(zip.CreateEntry(name).Open());
+            writer.Write(length);
+            writer.Write(Enumerable.Repeat((byte)0x7F, length).ToArray());
+        }
+
+        var e = Assert.Throws<InvalidDataException>(() => ModelZip.Load(new MLContext(), damaged, out _));
+
+        Assert.StartsWith($"'{damaged}' is not a loadable ML.NET model.zip", e.Message, StringComparison.Ordinal);
+        Assert.Contains("its ONNX graph failed to load: Protobuf parsing failed.", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("\n", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(" at Microsoft.", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("Load model from", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("resnet-mlnet-scratch", e.Message, StringComparison.Ordinal);
+        Assert.Null(e.InnerException);
+    }
 }

@@ -239,6 +239,7 @@ public sealed class ImageCacheTests : IDisposable
     [InlineData("truncated pixels")]
     [InlineData("damaged index")]
     [InlineData("missing pixels")]
+    [InlineData("empty index")]
     public void ADamagedStoreIsRebuiltNotUsed(string damage)
     {
         var ml = new MLContext(seed: 0);
@@ -256,6 +257,9 @@ public sealed class ImageCacheTests : IDisposable
                 bytes[bytes.Length / 2] ^= 0x5A;
                 File.WriteAllBytes(index, bytes);
                 break;
+            case "empty index":
+                File.WriteAllBytes(index, []);
+                break;
             default:
                 File.Delete(pixels);
                 break;
@@ -266,6 +270,13 @@ public sealed class ImageCacheTests : IDisposable
         using var model = Loader(ml, LoggedDisk(log)).Fit(data.All);
         Assert.Equal(AllImages, decoded.Count);
         Assert.Contains("rebuilding the store", log.ToString(), StringComparison.Ordinal);
+        Assert.Contains(damage switch
+        {
+            "truncated pixels" => "its pixels file is truncated",
+            "damaged index" => "its index is damaged (checksum mismatch)",
+            "empty index" => "its index is empty (0 bytes)",
+            _ => "its pixels file is missing",
+        }, log.ToString(), StringComparison.Ordinal);
         var expected = ExplicitChainPixels(ml, data.All);
         var stored = PixelsByPath(model.Transform(data.All));
         foreach (var (path, value) in expected) Assert.Equal(value, stored[path]);

@@ -45,7 +45,9 @@ internal sealed class ImageStoreIndex
         byte[] bytes;
         try { bytes = File.ReadAllBytes(path); }
         catch (IOException ex) { problem = $"its index cannot be read ({ex.Message})"; return null; }
-        if (bytes.Length < SHA256.HashSizeInBytes || !SHA256.HashData(bytes.AsSpan(0, bytes.Length - SHA256.HashSizeInBytes))
+        if (bytes.Length == 0) { problem = "its index is empty (0 bytes)"; return null; }
+        if (bytes.Length < SHA256.HashSizeInBytes) { problem = $"its index is truncated ({bytes.Length} bytes)"; return null; }
+        if ( !SHA256.HashData(bytes.AsSpan(0, bytes.Length - SHA256.HashSizeInBytes))
                 .AsSpan().SequenceEqual(bytes.AsSpan(bytes.Length - SHA256.HashSizeInBytes)))
         {
             problem = "its index is damaged (checksum mismatch)";
