@@ -33,6 +33,7 @@ public static class ServeCommand
             writer.WriteLine($"serving {Path.GetFullPath(parseResult.GetValue(model)!)} ({server.ClassNames.Count} classes) on {server.Address}");
             writer.WriteLine($"  POST {server.Address}predict   GET {server.Address}health   page: {server.Address}   (Ctrl+C stops)");
             await server.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();   // stopped by a signal: 130 or 143, as every command
         }));
         return command;
     }

@@ -59,8 +59,9 @@ internal sealed class PredictionServer : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxImageBytes + MultipartOverhead);
         var app = builder.Build();
         string page = IndexPage();
-        app.MapGet("/", () => Results.Content(page, "text/html; charset=utf-8"));
-        app.MapGet("/health", () => Results.Json(new { status = "ok", model = modelPath, classes = pool.Model.ClassNames }));
+        string[] getOrHead = [HttpMethods.Get, HttpMethods.Head];   // HEAD: the GET answer's status and headers (Kestrel drops the body)
+        app.MapMethods("/", getOrHead, () => Results.Content(page, "text/html; charset=utf-8"));
+        app.MapMethods("/health", getOrHead, () => Results.Json(new { status = "ok", model = modelPath, classes = pool.Model.ClassNames }));
         app.MapPost("/predict", (Delegate)((HttpContext http) => PredictAsync(http, pool, options)));
         try
         {

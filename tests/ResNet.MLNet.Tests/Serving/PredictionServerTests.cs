@@ -86,6 +86,22 @@ public sealed class PredictionServerTests(TrainedClassifier trained) : IClassFix
         string html = await page.Content.ReadAsStringAsync();
         Assert.Contains("<input id=\"file\" type=\"file\"", html);
         Assert.Contains("fetch('predict'", html);
+        foreach (string path in new[] { "", "health" })
+        {
+            using var head = await http.SendAsync(new HttpRequestMessage(HttpMethod.Head, path));
+            Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task SigtermStopsServeWithExitCode143()
+    {
+        using var cli = CliProcess.Start(new Dictionary<string, string>(), "serve", "--model", trained.ModelPath, "--port", "0");
+        await cli.WaitForLineAsync("(Ctrl+C stops)", TimeSpan.FromMinutes(2));
+        cli.Signal(CliProcess.SigTerm);
+        int code = await cli.WaitForExitAsync(TimeSpan.FromMinutes(2));
+
+        Assert.True(code == 143, $"exit {code}\n{cli.Output}\n{cli.Error}");
     }
 
     [Fact]
