@@ -37,7 +37,8 @@ public static class CliApp
     /// </remarks>
     public static async Task<int> RunAsync(string[] args, TextWriter? output = null, TextWriter? error = null)
     {
-        NativeMemoryTuning.Apply();
+        // serve keeps glibc's defaults: its memory is decoded images, which should go back to the system after each request.
+        if (args.FirstOrDefault() != "serve") NativeMemoryTuning.Apply();
         OpenMpWaitTuning.Apply();
         NnpackSwitch.Disable();
         var root = CreateRootCommand();

@@ -17,12 +17,27 @@ namespace ResNet.MLNet;
 public sealed class ImageBytesPredictionEngine : IDisposable
 {
     private PredictionEngine<DecodedImageRow, ImagePrediction>? _engine;
+    private long _maxPixels = ImageFilePolicy.DefaultMaxPixels;
 
     internal ImageBytesPredictionEngine(MLContext ml, ImageBytesModel model)
     {
         _engine = ml.Model.CreatePredictionEngine<DecodedImageRow, ImagePrediction>(model.Transformer,
             inputSchemaDefinition: DecodedImageRow.Definition(model.ImageColumnName));
         ClassNames = model.ClassNames;
+    }
+
+    /// <summary>
+    /// Largest width × height <see cref="Predict"/> accepts, read from the image header before anything is decoded
+    /// (default <see cref="ImageFilePolicy.DefaultMaxPixels"/>); a decoded image takes 4 bytes a pixel.
+    /// </summary>
+    public long MaxPixels
+    {
+        get => _maxPixels;
+        set
+        {
+            ImageFilePolicy.CheckLimit(value);
+            _maxPixels = value;
+        }
     }
 
     /// <summary>Class names in score order.</summary>
@@ -35,7 +50,7 @@ public sealed class ImageBytesPredictionEngine : IDisposable
     public ImagePrediction Predict(ReadOnlySpan<byte> encodedImage, string source = "the encoded image")
     {
         var engine = _engine ?? throw new ObjectDisposedException(nameof(ImageBytesPredictionEngine));
-        using var image = ImageDecoder.Decode(encodedImage, source);
+        using var image = ImageDecoder.Decode(encodedImage, source, _maxPixels);
         return engine.Predict(new DecodedImageRow { Image = image });
     }
 

@@ -17,8 +17,11 @@ public static class ServeCommand
         var host = new Option<string>("--host") { Description = "Address to listen on (0.0.0.0 for every interface).", DefaultValueFactory = _ => "127.0.0.1" };
         var maxBytes = new Option<long>("--max-bytes") { Description = "Largest accepted image in bytes; larger requests get 413.", DefaultValueFactory = _ => 10 * 1024 * 1024 };
         var top = new Option<int>("--top", "-k") { Description = "How many classes /predict returns (override per request with ?k=).", DefaultValueFactory = _ => 3 };
+        var maxPixels = MaxPixelsOption.Create();
+        var maxConcurrent = new Option<int>("--max-concurrent") { Description = "Images decoded and scored at once (each takes 4 bytes a pixel while decoded); further requests wait.", DefaultValueFactory = _ => Math.Max(1, Environment.ProcessorCount) };
+        var maxQueue = new Option<int>("--max-queue") { Description = "Requests that may wait for a decoding turn; beyond them /predict answers 503 with Retry-After.", DefaultValueFactory = _ => 16 };
         var command = new Command("serve", "Serve a model.zip over HTTP: POST /predict (image bytes or multipart) → JSON, GET /health, and a page at /.");
-        foreach (Option option in new Option[] { model, port, host, maxBytes, top })
+        foreach (Option option in new Option[] { model, port, host, maxBytes, top, maxPixels, maxConcurrent, maxQueue })
             command.Options.Add(option);
         command.SetAction((parseResult, cancellationToken) => CommandRunner.RunAsync(parseResult, cancellationToken, async writer =>
         {
@@ -29,6 +32,9 @@ public static class ServeCommand
                 Host = parseResult.GetValue(host)!,
                 MaxImageBytes = parseResult.GetValue(maxBytes),
                 Top = parseResult.GetValue(top),
+                MaxPixels = MaxPixelsOption.Get(parseResult, maxPixels),
+                MaxConcurrentDecodes = parseResult.GetValue(maxConcurrent),
+                MaxQueuedRequests = parseResult.GetValue(maxQueue),
             }, cancellationToken).ConfigureAwait(false);
             writer.WriteLine($"serving {Path.GetFullPath(parseResult.GetValue(model)!)} ({server.ClassNames.Count} classes) on {server.Address}");
             writer.WriteLine($"  POST {server.Address}predict   GET {server.Address}health   page: {server.Address}   (Ctrl+C stops)");

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.ObjectPool;
 using Microsoft.ML;
+using ResNet.MLNet.Transforms;
 
 namespace ResNet.MLNet.Cli.Serving;
 
@@ -16,10 +17,11 @@ internal sealed class PredictionEnginePool
 
     private readonly ObjectPool<ImageBytesPredictionEngine> _pool;
 
-    public PredictionEnginePool(MLContext ml, ImageBytesModel model)
+    /// <summary>A pool of engines for <paramref name="model"/> that refuse images above <paramref name="maxPixels"/> pixels.</summary>
+    public PredictionEnginePool(MLContext ml, ImageBytesModel model, long maxPixels = ImageFilePolicy.DefaultMaxPixels)
     {
         Model = model;
-        _pool = new DefaultObjectPool<ImageBytesPredictionEngine>(new EnginePolicy(ml, model), MaximumRetained);
+        _pool = new DefaultObjectPool<ImageBytesPredictionEngine>(new EnginePolicy(ml, model, maxPixels), MaximumRetained);
     }
 
     /// <summary>The model the engines score with.</summary>
@@ -40,9 +42,14 @@ internal sealed class PredictionEnginePool
         }
     }
 
-    private sealed class EnginePolicy(MLContext ml, ImageBytesModel model) : IPooledObjectPolicy<ImageBytesPredictionEngine>
+    private sealed class EnginePolicy(MLContext ml, ImageBytesModel model, long maxPixels) : IPooledObjectPolicy<ImageBytesPredictionEngine>
     {
-        public ImageBytesPredictionEngine Create() => model.CreatePredictionEngine(ml);
+        public ImageBytesPredictionEngine Create()
+        {
+            var engine = model.CreatePredictionEngine(ml);
+            engine.MaxPixels = maxPixels;
+            return engine;
+        }
 
         public bool Return(ImageBytesPredictionEngine obj) => true;
     }

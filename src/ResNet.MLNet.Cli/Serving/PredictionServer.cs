@@ -48,9 +48,12 @@ internal sealed class PredictionServer : IAsyncDisposable
         if (options.Port is < 0 or > 65535) throw new ArgumentException($"--port must be between 0 and 65535, got {options.Port}.");
         if (options.MaxImageBytes < 1) throw new ArgumentException($"The image size limit must be positive, got {options.MaxImageBytes}.");
         if (options.Top < 1) throw new ArgumentException($"--top must be at least 1, got {options.Top}.");
+        if (options.MaxPixels < 1) throw new ArgumentException($"--max-pixels must be at least 1, got {options.MaxPixels}.");
+        if (options.MaxConcurrentDecodes < 1) throw new ArgumentException($"--max-concurrent must be at least 1, got {options.MaxConcurrentDecodes}.");
+        if (options.MaxQueuedRequests < 0) throw new ArgumentException($"--max-queue must be at least 0, got {options.MaxQueuedRequests}.");
         string modelPath = Path.GetFullPath(options.ModelPath);
         var ml = ScratchFolder.NewContext(0);
-        var pool = new PredictionEnginePool(ml, ImageBytesModel.Load(ml, modelPath));
+        var pool = new PredictionEnginePool(ml, ImageBytesModel.Load(ml, modelPath), options.MaxPixels);
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
@@ -62,7 +65,9 @@ internal sealed class PredictionServer : IAsyncDisposable
         string[] getOrHead = [HttpMethods.Get, HttpMethods.Head];   // HEAD: the GET answer's status and headers (Kestrel drops the body)
         app.MapMethods("/", getOrHead, () => Results.Content(page, "text/html; charset=utf-8"));
         app.MapMethods("/health", getOrHead, () => Results.Json(new { status = "ok", model = modelPath, classes = pool.Model.ClassNames }));
-        app.MapPost("/predict", (Delegate)((HttpContext http) => PredictAsync(http, pool, options)));
+        var gate = new DecodeGate(options.MaxConcurrentDecodes, options.MaxQueuedRequests);
+        app.Lifetime.ApplicationStopped.Register(gate.Dispose);
+        app.MapPost("/predict", (Delegate)((HttpContext http) => PredictAsync(http, pool, gate, options)));
         try
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -97,7 +102,7 @@ internal sealed class PredictionServer : IAsyncDisposable
 
     public ValueTask DisposeAsync() => _app.DisposeAsync();
 
-    private static async Task<IResult> PredictAsync(HttpContext http, PredictionEnginePool pool, ServeOptions options)
+    private static async Task<IResult> PredictAsync(HttpContext http, PredictionEnginePool pool, DecodeGate gate, ServeOptions options)
     {
         int k = options.Top;
         if (http.Request.Query.TryGetValue("k", out var kText) && (!int.TryParse(kText, out k) || k < 1))
@@ -139,6 +144,13 @@ internal sealed class PredictionServer : IAsyncDisposable
 
         if (image.Length == 0)
             return Error(StatusCodes.Status400BadRequest, "The request has no image: send the encoded image (JPEG, PNG, …) as the body or as a multipart file.");
+        using var turn = await gate.EnterAsync(http.RequestAborted).ConfigureAwait(false);
+        if (turn is null)
+        {
+            http.Response.Headers.RetryAfter = "1";
+            return Error(StatusCodes.Status503ServiceUnavailable,
+                $"The server is busy: {options.MaxConcurrentDecodes} images are being decoded and {options.MaxQueuedRequests} more wait; retry shortly.");
+        }
         ImagePrediction prediction;
         try
         {

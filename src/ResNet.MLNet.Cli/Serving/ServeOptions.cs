@@ -17,4 +17,13 @@ internal sealed class ServeOptions
 
     /// <summary>How many of the most probable classes <c>/predict</c> returns by default.</summary>
     public int Top { get; init; } = 3;
+
+    /// <summary>Largest width × height accepted, read from the image header before decoding; larger images get 400.</summary>
+    public long MaxPixels { get; init; } = Transforms.ImageFilePolicy.DefaultMaxPixels;
+
+    /// <summary>Images decoded and scored at once; further requests wait in a queue.</summary>
+    public int MaxConcurrentDecodes { get; init; } = Math.Max(1, Environment.ProcessorCount);
+
+    /// <summary>Requests that may wait for a decoding turn; beyond them a request gets 503 with <c>Retry-After</c>.</summary>
+    public int MaxQueuedRequests { get; init; } = 16;
 }

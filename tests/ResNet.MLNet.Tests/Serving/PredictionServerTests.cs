@@ -94,6 +94,19 @@ public sealed class PredictionServerTests(TrainedClassifier trained) : IClassFix
     }
 
     [Fact]
+    public async Task ImagesAboveMaxPixelsAreRefusedBeforeDecoding()
+    {
+        await using var server = await PredictionServer.StartAsync(new ServeOptions { ModelPath = trained.ModelPath, Port = 0, MaxPixels = 100 });
+        using var http = new HttpClient { BaseAddress = server.Address };
+        byte[] image = Transforms.RawPng.Rgba(10, 11, (_, _) => (10, 20, 30, 255));
+
+        var (status, error) = await PostAsync(http, new ByteArrayContent(image));
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("10×11 = 110 pixels, above the limit of 100", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task SigtermStopsServeWithExitCode143()
     {
         using var cli = CliProcess.Start(new Dictionary<string, string>(), "serve", "--model", trained.ModelPath, "--port", "0");
