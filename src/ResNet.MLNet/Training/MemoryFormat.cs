@@ -23,30 +23,37 @@ internal static class MemoryFormat
     {
         if (channelsLast == false) return [false];
         if (device.type != DeviceType.CPU) return [channelsLast == true];
-        string? unsafeConvolution = get_num_threads() > 1 ? UnsafeConvolution(model) : null;
+        string? unsafeConvolution = UnsafeConvolution(model, multiThreaded: get_num_threads() > 1);
         if (unsafeConvolution is null) return channelsLast == true ? [true] : [false, true];
         if (channelsLast == true)
-            throw new ArgumentException($"Options.ChannelsLast = true cannot be used with this network on the CPU: its {unsafeConvolution} " +
-                "crashes libtorch 2.10's oneDNN (SIGFPE) on channels-last input with more than one thread. Leave ChannelsLast unset " +
-                "(automatic: off for this network) or set it to false.");
+            throw new ArgumentException($"Options.ChannelsLast = true cannot be used with this network on the CPU: its {unsafeConvolution}. " +
+                "Leave ChannelsLast unset (automatic: off for this network) or set it to false.");
         return [false];
     }
 
     /// <summary>
-    /// The first 1×1 convolution of <paramref name="model"/> that changes the channel count and has 1024 or more input
-    /// or output channels, described, or null. libtorch 2.10's oneDNN kills the process with SIGFPE when such a
-    /// convolution (e.g. ResNet50Chapter's 1024 → 512, 512 → 2048, 256 → 1024) gets channels-last input on more than
-    /// one intra-op thread (PyTorch 1.13 and the NCHW layout run them). Some shapes in
-    /// that range run, but the process cannot survive trying, so the whole range is avoided.
+    /// The first convolution of <paramref name="model"/> that libtorch 2.10's oneDNN cannot run on channels-last input,
+    /// described with what goes wrong, or null:
+    /// <list type="bullet">
+    /// <item>a 1×1 convolution with a stride and 512 or more output channels (torchvision's and the ImageNet ResNet-18's
+    /// 256 → 512 stride-2 shortcut) computes wrong values — off by as much as the values themselves, where NCHW,
+    /// PyTorch and ONNX Runtime agree;</item>
+    /// <item>a 1×1 convolution that changes the channel count and has 1024 or more input or output channels (e.g.
+    /// ResNet50Chapter's 1024 → 512, 512 → 2048) kills the process with SIGFPE on more than one intra-op thread
+    /// (<paramref name="multiThreaded"/>); some shapes in that range run, but the process cannot survive trying.</item>
+    /// </list>
     /// </summary>
-    public static string? UnsafeConvolution(nn.Module model)
+    public static string? UnsafeConvolution(nn.Module model, bool multiThreaded)
     {
         foreach (var (name, module) in model.named_modules())
-            if (module is TorchSharp.Modules.Conv2d conv && conv.weight is { } weight)
+            if (module is TorchSharp.Modules.Conv2d conv && conv.weight is { } weight && weight.shape[2] == 1 && weight.shape[3] == 1)
             {
                 long outChannels = weight.shape[0], inChannels = weight.shape[1];
-                if (weight.shape[2] == 1 && weight.shape[3] == 1 && inChannels != outChannels && Math.Max(inChannels, outChannels) >= 1024)
-                    return $"1×1 convolution '{name}' ({inChannels} → {outChannels} channels)";
+                string described = $"1×1 convolution '{name}' ({inChannels} → {outChannels} channels";
+                if (conv.stride.Any(s => s > 1) && outChannels >= 512)
+                    return $"{described}, stride {conv.stride.Max()}) computes wrong values in libtorch 2.10's oneDNN on channels-last input";
+                if (multiThreaded && inChannels != outChannels && Math.Max(inChannels, outChannels) >= 1024)
+                    return $"{described}) crashes libtorch 2.10's oneDNN (SIGFPE) on channels-last input with more than one thread";
             }
         return null;
     }
