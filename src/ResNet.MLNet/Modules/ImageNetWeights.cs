@@ -31,6 +31,9 @@ public static class ImageNetWeights
     /// <summary>The SHA-256 of the packaged file, checked whenever it is found by <see cref="Locate()"/>.</summary>
     internal const string Sha256 = "e2552f19db2dfdb01b3669537b6a0f1b44da38d18279535492ed5dfc2ef1ff8f";
 
+    /// <summary>Files this process has hashed and found good, by path, length and modification time (hashed once, not per call).</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Path, long Length, DateTime Modified), bool> VerifiedFiles = new();
+
     /// <summary>
     /// Finds <c>ResNet18.onnx</c>: in <c>DnnImageModels/</c> beside the application (where the package copies it when
     /// the application references it), then in the NuGet packages folder (<c>NUGET_PACKAGES</c>, else
@@ -43,13 +46,18 @@ public static class ImageNetWeights
     /// <summary><see cref="Locate()"/> with the application and NuGet packages folders given.</summary>
     internal static string Locate(string applicationFolder, string packagesFolder)
     {
-        var candidates = Candidates(applicationFolder, packagesFolder).ToList();
-        foreach (string path in candidates.Where(File.Exists))
+        foreach (string path in Candidates(applicationFolder, packagesFolder).Where(File.Exists))
         {
-            string hash = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
+            var file = new FileInfo(path);
+            var stamp = (path, file.Length, file.LastWriteTimeUtc);
+            if (VerifiedFiles.ContainsKey(stamp)) return path;
+            string hash;
+            using (var stream = file.OpenRead())
+                hash = Convert.ToHexStringLower(SHA256.HashData(stream));
             if (hash != Sha256)
                 throw new InvalidDataException($"'{path}' is not the ResNet-18 that {PackageId} ships (its SHA-256 is {hash}, not {Sha256}); " +
                     "the file is damaged: delete that package folder and restore again, or pass the path of a good ResNet18.onnx.");
+            VerifiedFiles[stamp] = true;
             return path;
         }
         throw new FileNotFoundException(

@@ -27,19 +27,27 @@ public class FineTuneTests
         public override void AfterFit(LearnerState state) => AtFitEnds.Add(Take(state));
     }
 
-    [Fact]
-    public void FineTuneTrainsTheHeadAndBatchNormFirstThenEverything()
+    /// <summary>fine_tune(1) of <paramref name="architecture"/> on the squares with <paramref name="callbacks"/>; returns the model and its log.</summary>
+    private static (ResNetTransformer Model, StringWriter Log) FineTune(Architecture architecture, string? pretrained, params LearnerCallback[] callbacks)
     {
         var ml = new MLContext(0);
         var data = SquaresData.Load(ml, perClassTrain: 4, perClassValid: 2);
         var o = SquaresData.TrainerOptions(epochs: 1);
-        o.Architecture = Architectures.TorchVisionResNet18;
+        o.Architecture = architecture;
+        o.Pretrained = pretrained;
         o.FineTune = true;
-        var snapshots = new Snapshots();
-        o.Callbacks.Add(snapshots);
+        foreach (var callback in callbacks) o.Callbacks.Add(callback);
         var log = new StringWriter();
         o.Log = log;
-        using var model = new ResNetTrainer(o).Fit(data);
+        return (new ResNetTrainer(o).Fit(data), log);
+    }
+
+    [Fact]
+    public void FineTuneTrainsTheHeadAndBatchNormFirstThenEverything()
+    {
+        var snapshots = new Snapshots();
+        var (model, log) = FineTune(Architectures.TorchVisionResNet18, pretrained: null, snapshots);
+        using var _ = model;
 
         Assert.Equal(2, snapshots.AtFitEnds.Count);
         Assert.Equal([(true, true), (false, true)], snapshots.Trainable);
@@ -70,19 +78,10 @@ public class FineTuneTests
     [Fact]
     public void TheImageNetBodyFineTunesFromThePackagedWeightsAndFrozenWeightsGetNoGradients()
     {
-        var ml = new MLContext(0);
-        var data = SquaresData.Load(ml, perClassTrain: 4, perClassValid: 2);
-        var o = SquaresData.TrainerOptions(epochs: 1);
-        o.Architecture = Architectures.ImageNetResNet18;
-        o.Pretrained = ImageNetWeights.Keyword;
-        o.FineTune = true;
         var snapshots = new Snapshots();
         var gradients = new GradientProbe();
-        o.Callbacks.Add(snapshots);
-        o.Callbacks.Add(gradients);
-        var log = new StringWriter();
-        o.Log = log;
-        using var model = new ResNetTrainer(o).Fit(data);
+        var (model, log) = FineTune(Architectures.ImageNetResNet18, ImageNetWeights.Keyword, snapshots, gradients);
+        using var _ = model;
 
         using var packaged = new ImageNetResNet18(4);
         ImageNetWeights.Load(packaged, ImageNetWeights.Locate());
