@@ -111,7 +111,7 @@ internal sealed class BatchReader : IDisposable
     {
         using var rows = new RowReader(data, random, progress);
         using var batch = new BatchAssembler(data, batchSize);
-        if (random is not null && !BatchedScoringPass.Is(random) && !data.View.CanShuffle)
+        if (random is not null && !data.View.CanShuffle)
         {
             var pooled = ShufflePool(rows.Rows(token).Select(_ => (Pixels: rows.CopyPixels(), rows.Label)), ShufflePoolRows(data, batchSize), random);
             foreach (var (pixels, label) in pooled)

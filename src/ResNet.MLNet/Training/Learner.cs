@@ -158,8 +158,7 @@ internal sealed class Learner : IDisposable
         {
             using var noGrad = torch.no_grad();
             raise((c, s) => c.BeforeValidate(s));
-            // Deterministic values computed in batches by the batched transforms, as on training passes (not row by row).
-            using var reader = new BatchReader(valid, _batchSize, BatchedScoringPass.Create(), dropLast: false, "validation", cancellation, Prefetch);
+            using var reader = new BatchReader(valid, _batchSize, random: null, dropLast: false, "validation", cancellation, Prefetch);
             int b = 0;
             foreach (var batch in reader.Batches())
             {

@@ -38,59 +38,36 @@ public sealed class AugmentImagesEstimator : IEstimator<AugmentImagesTransformer
 }
 
 /// <summary>Random batch augmentation on training passes, the validation crop otherwise (see <see cref="AugmentImagesEstimator"/>).</summary>
-public sealed class AugmentImagesTransformer : ImageTransformerBase
+public sealed class AugmentImagesTransformer : PlanarImageTransformer
 {
-    private readonly string _outputColumnName;
-    private readonly string _inputColumnName;
+    private const string Name = "AugmentImages";
     private readonly AugmentOptions _options;
-    private readonly bool _isByte;
-    private readonly int _height;
-    private readonly int _width;
 
     internal AugmentImagesTransformer(string outputColumnName, string inputColumnName, AugmentOptions options, IDataView input)
-        : base(BuildScoring(outputColumnName, inputColumnName, options, input))
+        : base(Name, outputColumnName, inputColumnName, input, columns => BuildScoring(columns, options, input))
     {
-        _outputColumnName = outputColumnName;
-        _inputColumnName = inputColumnName;
         _options = options.Clone();
-        (_isByte, _height, _width) = ColumnChecks.PlanarImage(input.Schema, "AugmentImages", inputColumnName);
     }
 
     /// <summary>A copy of the augmentation options.</summary>
     public AugmentOptions Options => _options.Clone();
 
-    private static ITransformer BuildScoring(string output, string inputName, AugmentOptions options, IDataView input)
+    private protected override int BatchSize => _options.BatchSize;
+
+    private protected override VectorDataViewType OutputType => new(NumberDataViewType.Single, 3, _options.Size ?? Columns.Height, _options.Size ?? Columns.Width);
+
+    private static ITransformer BuildScoring(PlanarImageColumns columns, AugmentOptions options, IDataView input)
     {
-        var (isByte, height, width) = ColumnChecks.PlanarImage(input.Schema, "AugmentImages", inputName);
-        string temporary = OnnxScoring.TemporaryName(input.Schema, output, "AugmentImages");
-        var augmenter = new BatchAugmenter(options, height, width);
-        var model = ImageOnnxGraphs.ValidationCrop(inputName, temporary, isByte, height, width, augmenter.ValidationGrid(),
-            augmenter.OutputHeight, augmenter.OutputWidth, options);
-        return OnnxScoring.Build(input, output, inputName, temporary, model);
+        string temporary = OnnxScoring.TemporaryName(input.Schema, columns.Output, Name);
+        var augmenter = new BatchAugmenter(options, columns.Height, columns.Width);
+        var model = ImageOnnxGraphs.ValidationCrop(columns.Input, temporary, columns.IsByte, columns.Height, columns.Width,
+            augmenter.ValidationGrid(), augmenter.OutputHeight, augmenter.OutputWidth, options);
+        return OnnxScoring.Build(input, columns.Output, columns.Input, temporary, model);
     }
 
-    private protected override void CheckInput(DataViewSchema schema)
+    private protected override Func<TorchSharp.torch.Tensor, RowBatch, TorchSharp.torch.Tensor> CreateBatchTransform()
     {
-        var (isByte, height, width) = ColumnChecks.PlanarImage(schema, "AugmentImages", _inputColumnName);
-        if (isByte != _isByte || height != _height || width != _width)
-            throw new ArgumentOutOfRangeException(nameof(schema),
-                $"AugmentImages: column '{_inputColumnName}' is {ColumnChecks.Describe(schema[_inputColumnName].Type)}, but the transform was fitted on " +
-                $"{(_isByte ? "Byte" : "Single")} images of {_height}×{_width}.");
-    }
-
-    private protected override IDataView TransformCore(IDataView input)
-    {
-        var scoring = Scoring!.Transform(input);
-        var augmenter = new BatchAugmenter(_options, _height, _width);
-        var outputType = new VectorDataViewType(NumberDataViewType.Single, 3, augmenter.OutputHeight, augmenter.OutputWidth);
-        var training = new BatchedDataView(input, [new BatchOutputColumn(_outputColumnName, outputType, IsTensor: true)], [],
-            batch =>
-            {
-                using var scope = TorchSharp.torch.NewDisposeScope();
-                batch.SetOutput(_outputColumnName,
-                    augmenter.Augment(batch.InputTensor(_inputColumnName), batch.Random, batch.ComputedRows, batch.BatchRows));
-            },
-            _options.BatchSize, tensorDependencies: [_inputColumnName]);
-        return new PassSwitchDataView(scoring, training, batchedScoring: true);
+        var augmenter = new BatchAugmenter(_options, Columns.Height, Columns.Width);
+        return (images, batch) => augmenter.Augment(images, batch.Random, batch.ComputedRows, batch.BatchRows);
     }
 }

@@ -37,63 +37,41 @@ public sealed class NormalizeImagesEstimator : IEstimator<NormalizeImagesTransfo
 }
 
 /// <summary>
-/// Per-channel normalisation (see <see cref="NormalizeImagesEstimator"/>). Scoring and saving run a generated ONNX
-/// graph (Sub/Div) through ML.NET's <c>ApplyOnnxModel</c>; training passes compute the same operations with TorchSharp on
-/// a whole batch tensor, taken straight from the previous batched transform (AugmentImages) when it serves tensors.
+/// Per-channel normalisation (see <see cref="NormalizeImagesEstimator"/>): batches are computed with TorchSharp, taken
+/// straight from the previous batched transform (AugmentImages) when it serves tensors; single rows and model.zip run a
+/// generated ONNX graph (Sub/Div) through ML.NET's <c>ApplyOnnxModel</c>.
 /// </summary>
-public sealed class NormalizeImagesTransformer : ImageTransformerBase
+public sealed class NormalizeImagesTransformer : PlanarImageTransformer
 {
-    private const int NormalizeBatch = 128;
-    private readonly string _outputColumnName;
-    private readonly string _inputColumnName;
-    private readonly bool _isByte;
-    private readonly int _height;
-    private readonly int _width;
+    private const string Name = "NormalizeImages";
 
     internal NormalizeImagesTransformer(string outputColumnName, string inputColumnName, ImageStats stats, IDataView input)
-        : base(BuildScoring(outputColumnName, inputColumnName, stats, input))
+        : base(Name, outputColumnName, inputColumnName, input, columns => BuildScoring(columns, stats, input))
     {
-        _outputColumnName = outputColumnName;
-        _inputColumnName = inputColumnName;
         Stats = stats;
-        (_isByte, _height, _width) = ColumnChecks.PlanarImage(input.Schema, "NormalizeImages", inputColumnName);
     }
 
     /// <summary>The channel statistics.</summary>
     public ImageStats Stats { get; }
 
-    private static ITransformer BuildScoring(string output, string inputName, ImageStats stats, IDataView input)
-    {
-        var (isByte, height, width) = ColumnChecks.PlanarImage(input.Schema, "NormalizeImages", inputName);
-        string temporary = OnnxScoring.TemporaryName(input.Schema, output, "NormalizeImages");
-        return OnnxScoring.Build(input, output, inputName, temporary, ImageOnnxGraphs.Normalize(inputName, temporary, isByte, height, width, stats));
-    }
+    private protected override int BatchSize => 128;
 
-    private protected override void CheckInput(DataViewSchema schema)
-    {
-        var (isByte, height, width) = ColumnChecks.PlanarImage(schema, "NormalizeImages", _inputColumnName);
-        if (isByte != _isByte || height != _height || width != _width)
-            throw new ArgumentOutOfRangeException(nameof(schema),
-                $"NormalizeImages: column '{_inputColumnName}' is {ColumnChecks.Describe(schema[_inputColumnName].Type)}, but the transform was fitted on " +
-                $"{(_isByte ? "Byte" : "Single")} images of {_height}×{_width}.");
-    }
+    private protected override VectorDataViewType OutputType => new(NumberDataViewType.Single, 3, Columns.Height, Columns.Width);
 
-    private protected override IDataView TransformCore(IDataView input)
+    private static ITransformer BuildScoring(PlanarImageColumns columns, ImageStats stats, IDataView input)
     {
-        var outputType = new VectorDataViewType(NumberDataViewType.Single, 3, _height, _width);
-        var training = new BatchedDataView(input, [new BatchOutputColumn(_outputColumnName, outputType, IsTensor: true)], [],
-            Normalize, NormalizeBatch, tensorDependencies: [_inputColumnName]);
-        return new PassSwitchDataView(Scoring!.Transform(input), training, batchedScoring: true);
+        string temporary = OnnxScoring.TemporaryName(input.Schema, columns.Output, Name);
+        return OnnxScoring.Build(input, columns.Output, columns.Input, temporary,
+            ImageOnnxGraphs.Normalize(columns.Input, temporary, columns.IsByte, columns.Height, columns.Width, stats));
     }
 
     /// <summary>(x / range − mean) / std for a whole batch, as one fused multiply-add: x · scale + shift per channel.</summary>
-    private void Normalize(RowBatch batch)
+    private protected override Func<Tensor, RowBatch, Tensor> CreateBatchTransform()
     {
-        using var scope = NewDisposeScope();
-        float range = _isByte ? 255f : 1f;
-        var scale = tensor(Stats.Std.Select(s => 1f / (range * s)).ToArray(), [1, 3, 1, 1]);
-        var shift = tensor(Stats.Mean.Zip(Stats.Std, (m, s) => -m / s).ToArray(), [1, 3, 1, 1]);
-        var x = batch.InputTensor(_inputColumnName);
-        batch.SetOutput(_outputColumnName, addcmul(shift, _isByte ? x.to_type(ScalarType.Float32) : x, scale, 1));
+        float range = Columns.IsByte ? 255f : 1f;
+        float[] scale = Stats.Std.Select(s => 1f / (range * s)).ToArray();
+        float[] shift = Stats.Mean.Zip(Stats.Std, (m, s) => -m / s).ToArray();
+        return (images, _) => addcmul(tensor(shift, [1, 3, 1, 1]), Columns.IsByte ? images.to_type(ScalarType.Float32) : images,
+            tensor(scale, [1, 3, 1, 1]), 1);
     }
 }

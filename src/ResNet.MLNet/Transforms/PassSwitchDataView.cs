@@ -10,22 +10,19 @@ namespace ResNet.MLNet.Transforms;
 /// The output of a transform that behaves differently on training and scoring passes. A cursor requested with a
 /// non-null <see cref="Random"/> is a training pass and comes from <c>training</c> (which receives that Random);
 /// a cursor without one is a scoring pass and comes from <c>scoring</c> (the stock, persisted ML.NET chain, so
-/// in-memory scoring equals a reloaded model.zip). A <see cref="BatchedScoringPass"/> cursor comes from <c>training</c>
-/// when that view computes the same deterministic values in batches (<c>batchedScoring</c>), else from <c>scoring</c>.
-/// Both views share their visible columns' names and types; the schema is the scoring view's.
+/// in-memory scoring equals a reloaded model.zip). Both views share their visible columns' names and types; the
+/// schema is the scoring view's.
 /// </summary>
 internal sealed class PassSwitchDataView : IDataView
 {
     private readonly IDataView _scoring;
     private readonly IDataView _training;
     private readonly int[] _trainingIndex;   // scoring column index → training column index (−1: not available)
-    private readonly bool _batchedScoring;
 
-    public PassSwitchDataView(IDataView scoring, IDataView training, bool batchedScoring)
+    public PassSwitchDataView(IDataView scoring, IDataView training)
     {
         _scoring = scoring;
         _training = training;
-        _batchedScoring = batchedScoring;
         _trainingIndex = new int[scoring.Schema.Count];
         foreach (var column in scoring.Schema)
         {
@@ -52,7 +49,7 @@ internal sealed class PassSwitchDataView : IDataView
 
     public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null)
     {
-        if (IsScoring(rand)) return _scoring.GetRowCursor(columnsNeeded);
+        if (rand is null) return _scoring.GetRowCursor(columnsNeeded);
         var mapped = columnsNeeded.Select(c => _trainingIndex[c.Index] >= 0
             ? _training.Schema[_trainingIndex[c.Index]]
             : throw new InvalidOperationException($"Hidden column '{c.Name}' is not available on training passes.")).ToArray();
@@ -60,9 +57,8 @@ internal sealed class PassSwitchDataView : IDataView
     }
 
     public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) =>
-        IsScoring(rand) ? _scoring.GetRowCursorSet(columnsNeeded, n) : [GetRowCursor(columnsNeeded, rand)];
+        rand is null ? _scoring.GetRowCursorSet(columnsNeeded, n) : [GetRowCursor(columnsNeeded, rand)];
 
-    private bool IsScoring(Random? rand) => rand is null || (!_batchedScoring && BatchedScoringPass.Is(rand));
 
     /// <summary>A training-view cursor presented with the scoring schema.</summary>
     private sealed class MappedCursor(DataViewSchema schema, DataViewRowCursor inner, int[] map) : DataViewRowCursor, ITensorBatchCursor

@@ -99,7 +99,7 @@ public sealed class PresizeImagesTransformer : ImageTransformerBase
         if (_method == ResizeMethod.Squish) return scoring;
         var training = new BatchedDataView(input, [new BatchOutputColumn(_outputColumnName, new ImageDataViewType(_size, _size))],
             [_inputColumnName], RandomResize, ResizeBatch);
-        return new PassSwitchDataView(scoring, training, batchedScoring: false);
+        return new PassSwitchDataView(scoring, training);
     }
 
     private void RandomResize(RowBatch batch)

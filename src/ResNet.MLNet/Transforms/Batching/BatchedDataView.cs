@@ -16,8 +16,7 @@ namespace ResNet.MLNet.Transforms.Batching;
 /// <para>Training vs scoring: a cursor requested with a non-null <see cref="Random"/> is a training pass. The
 /// view hands that same <see cref="Random"/> to the input's <c>GetRowCursor</c> (so a shuffling source below,
 /// such as a cache checkpoint, reorders rows every epoch), then seeds the batch's own generator from it
-/// (<see cref="RowBatch.Random"/>); with a null <see cref="Random"/> or a <see cref="BatchedScoringPass"/> the batch
-/// sees null and must be deterministic. <see cref="CanShuffle"/> is the input's.</para>
+/// (<see cref="RowBatch.Random"/>); with a null <see cref="Random"/> the batch sees null and must be deterministic. <see cref="CanShuffle"/> is the input's.</para>
 /// <para>The computation runs only when a cursor asks for at least one output column; its declared input
 /// dependencies are then activated on the input cursor. Output columns are appended to the input schema (a name
 /// equal to an input column hides the input column, as in ML.NET transforms). Row-level getters copy vector
@@ -127,7 +126,7 @@ internal sealed class BatchedDataView : IDataView
         var inputColumns = _input.Schema.Where(c => inputActive[c.Index]).ToArray();
         var source = _input.GetRowCursor(inputColumns, rand);
         // The batch generator is seeded after the source drew from rand, so a seeded rand reproduces both.
-        var batchRandom = rand is null || BatchedScoringPass.Is(rand) ? null : DeriveRandom(rand);
+        var batchRandom = rand is null ? null : DeriveRandom(rand);
         return new Cursor(this, source, inputColumns, needed, computeOutputs, batchRandom);
     }
 
