@@ -61,7 +61,7 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
         else learner.Fit(run.Train, run.Valid, o.Epochs, startEpoch, run.BatchesPerEpoch, run.Seed, Callbacks(o, run, schedule, identity), o.CancellationToken);
 
         return new ResNetTransformer(run.ReleaseModel(), run.Device, o.Architecture.Name, run.ClassNames, run.Train.Label.Type,
-            o.LabelColumnName, o.FeatureColumnName, run.Train.ImageShape, learner.History.ToArray(), learner.ChannelsLast)
+            o.LabelColumnName, o.FeatureColumnName, run.Train.ImageShape, learner.History.ToArray(), learner.ChannelsLast, o.BatchSize)
         {
             Bf16Scoring = run.ReleaseBf16Scoring(),
         };

@@ -31,15 +31,16 @@ public sealed class ResNetTransformer : ITransformer, IDisposable
     private readonly List<Onnx.OnnxFileTransformer> _stockChains = [];
     private Onnx.OnnxFileTransformer? _stockScoring;
     private bool _stockScoringFlipTta;
-    private int _scoringBatchSize = 64;
+    private int _scoringBatchSize;
 
     internal ResNetTransformer(nn.Module<Tensor, Tensor> model, Device device, string architecture, string[] classNames,
         DataViewType labelType, string labelColumnName, string featureColumnName, int[] imageShape, IReadOnlyList<EpochMetrics> history,
-        bool channelsLast)
+        bool channelsLast, int scoringBatchSize)
     {
         Model = model;
         Device = device;
         ChannelsLast = channelsLast;
+        ScoringBatchSize = scoringBatchSize;
         ArchitectureName = architecture;
         ClassNames = Array.AsReadOnly(classNames);
         PredictedLabelType = (KeyDataViewType)labelType;
@@ -113,7 +114,7 @@ public sealed class ResNetTransformer : ITransformer, IDisposable
     /// </summary>
     public bool FlipTta { get; set; }
 
-    /// <summary>Rows scored together by <see cref="Transform"/> (one forward pass per batch). Default 64.</summary>
+    /// <summary>Rows scored together by <see cref="Transform"/> (one forward pass per batch). Default: the training batch size, as the validation pass.</summary>
     public int ScoringBatchSize
     {
         get => _scoringBatchSize;
