@@ -211,6 +211,8 @@ public class ChannelsLastTests
             o.AfterBatch = (_, _, loss) => losses.Add(loss);
             using var model = new ResNetTrainer(o).Fit(data);
             Assert.Equal(channelsLast, model.ChannelsLast);
+            Assert.Equal(o.BatchSize, model.ScoringBatchSize);   // scoring batches default to the training batch size
+            model.ScoringBatchSize = 24;                          // all rows in one batch, told apart from validation's
             var scores = ml.Data.CreateEnumerable<Scored>(model.Transform(data), reuseRowObject: false).SelectMany(r => r.Score).ToArray();
             ml.Model.CreatePredictionEngine<SquaresData.Row, Scored>(model).Predict(SquaresData.Rows(1, 0)[0]);
             return (losses, model.History[0].ValidLoss!.Value, scores, seen);
