@@ -26,7 +26,7 @@ var clock = System.Diagnostics.Stopwatch.StartNew();
 var lastEpoch = new Dictionary<string, TimeSpan>();   // each experiment's last epoch, to size a budgeted one
 
 // path = untar_data(URLs.IMAGENETTE_160)  — or the built-in synthetic shapes, the default.
-string root = await DatasetSources.ResolveAsync(settings.Data);
+string root = await Datasets.ResolveAsync(settings.Data);
 var ml = new MLContext(seed: 0);
 
 // DataBlock(get_items=get_image_files, get_y=parent_label, splitter=GrandparentSplitter(valid_name='val'))

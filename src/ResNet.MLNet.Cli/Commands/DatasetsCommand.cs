@@ -107,7 +107,7 @@ public static class DatasetsCommand
         output.WriteLine($"Dataset cache: {cache}");
         output.WriteLine();
         output.WriteLine($"{"NAME",-18} {"STATUS",-12} {"SIZE",9}  DESCRIPTION");
-        foreach (KnownDataset dataset in DatasetUrls.All)
+        foreach (KnownDataset dataset in Datasets.All)
         {
             string status = Directory.Exists(Path.Combine(cache, dataset.Name)) ? "cached"
                 : dataset.Name == FashionMnist.DatasetName && File.Exists(Path.Combine(FashionMnist.DebianDirectory, FashionMnist.FileNames[0])) ? "local files"
@@ -134,10 +134,10 @@ public static class DatasetsCommand
         }
         else
         {
-            string url = DatasetUrls.Find(name)?.Url
+            string url = Datasets.Find(name)?.Url
                 ?? (Uri.TryCreate(name, UriKind.Absolute, out Uri? uri) && uri.Scheme is "http" or "https" or "file"
                     ? name
-                    : throw new ArgumentException($"Unknown dataset '{name}'. Known: {string.Join(", ", DatasetUrls.All.Select(d => d.Name))}; or pass an archive URL."));
+                    : throw new ArgumentException($"Unknown dataset '{name}'. Known: {string.Join(", ", Datasets.All.Select(d => d.Name))}; or pass an archive URL."));
             var options = new UntarDataOptions { CacheDirectory = cache, ForceDownload = force, KeepArchive = keep };
             root = await Datasets.UntarDataAsync(url, options, cancellationToken).ConfigureAwait(false);
         }

@@ -25,7 +25,7 @@ public static class EvaluateCommand
     public static Command Create()
     {
         var model = new Option<string>("--model", "-m") { Description = "The model.zip to evaluate.", Required = true };
-        var data = new Option<string>("--data") { Description = "Data selection as for train (synthetic, a dataset name or a folder).", DefaultValueFactory = _ => DatasetSources.Synthetic };
+        var data = new Option<string>("--data") { Description = "Data selection as for train (synthetic, a dataset name or a folder).", DefaultValueFactory = _ => Datasets.Synthetic };
         var split = new Option<string>("--split") { Description = "valid (default: the val/ folder), train or all.", DefaultValueFactory = _ => "valid" };
         split.AcceptOnlyFromAmong("valid", "train", "all");
         var output = new Option<string?>("--out", "-o") { Description = $"Folder for {MetricsFileName} and {ConfusionFileName} (default: beside the model)." };
@@ -52,11 +52,11 @@ public static class EvaluateCommand
             if (topLossCount < 0) throw new ArgumentException($"--top-losses must be at least 1, got {topLossCount}.");
             if (!File.Exists(modelPath)) throw new FileNotFoundException($"--model {modelPath} does not exist.", modelPath);
             string selection = parseResult.GetValue(data)!;
-            DatasetSources.Check(selection);
+            Datasets.Check(selection);
             string splitName = parseResult.GetValue(split)!;
             using var outputFolder = OutputFolder.Prepare(parseResult.GetValue(output) ?? Path.GetDirectoryName(modelPath)!, "--out");
 
-            string root = await DatasetSources.ResolveAsync(selection, parseResult.GetValue(cache), cancellationToken: cancellationToken).ConfigureAwait(false);
+            string root = await Datasets.ResolveAsync(selection, parseResult.GetValue(cache), cancellationToken: cancellationToken).ConfigureAwait(false);
             var ml = ScratchFolder.NewContext(0);
             var transformer = ModelZip.Load(ml, modelPath, out var inputSchema);
             var items = LoadSplit(root, splitName);

@@ -20,7 +20,7 @@ public static class ShowBatchCommand
         var data = new Option<string>("--data")
         {
             Description = "Data selection as for train: synthetic (the default), a dataset name, or a folder with train/<class>/* (and val/<class>/*) files.",
-            DefaultValueFactory = _ => DatasetSources.Synthetic,
+            DefaultValueFactory = _ => Datasets.Synthetic,
         };
         var output = new Option<string>("--out", "-o") { Description = "The grid's PNG file.", DefaultValueFactory = _ => "show_batch.png" };
         var maxN = new Option<int>("--max-n") { Description = "Number of images.", DefaultValueFactory = _ => 9 };
@@ -44,7 +44,7 @@ public static class ShowBatchCommand
             OptionChecks.ImageSize("--presize", parseResult.GetValue(presize), minimum: 8);
             float scale = parseResult.GetValue(minScale);
             if (!(scale > 0 && scale <= 1)) throw new ArgumentException($"--min-scale must lie in (0, 1], got {scale}.");
-            string folder = await DatasetSources.ResolveAsync(parseResult.GetValue(data)!, parseResult.GetValue(cache), cancellationToken: cancellationToken)
+            string folder = await Datasets.ResolveAsync(parseResult.GetValue(data)!, parseResult.GetValue(cache), cancellationToken: cancellationToken)
                 .ConfigureAwait(false);
             var ml = ScratchFolder.NewContext(parseResult.GetValue(seed));
             string? valid = Directory.Exists(Path.Combine(folder, parseResult.GetValue(validName)!)) ? parseResult.GetValue(validName) : null;

@@ -17,7 +17,7 @@ public static class ShowResultsCommand
     public static Command Create()
     {
         var model = new Option<string>("--model", "-m") { Description = "The model.zip to predict with.", Required = true };
-        var data = new Option<string>("--data") { Description = "Data selection as for train (synthetic, a dataset name or a folder).", DefaultValueFactory = _ => DatasetSources.Synthetic };
+        var data = new Option<string>("--data") { Description = "Data selection as for train (synthetic, a dataset name or a folder).", DefaultValueFactory = _ => Datasets.Synthetic };
         var split = new Option<string>("--split") { Description = "valid (default), train or all.", DefaultValueFactory = _ => "valid" };
         split.AcceptOnlyFromAmong("valid", "train", "all");
         var maxN = new Option<int>("--max-n") { Description = "Number of images, evenly spaced through the split.", DefaultValueFactory = _ => 9 };
@@ -33,7 +33,7 @@ public static class ShowResultsCommand
             string modelPath = Path.GetFullPath(parseResult.GetValue(model)!);
             string path = parseResult.GetValue(output) is string o ? OptionChecks.OutputFile("show-results", o, "show_results.png", ".png")
                 : Path.Combine(Path.GetDirectoryName(modelPath)!, "show_results.png");
-            string root = await DatasetSources.ResolveAsync(parseResult.GetValue(data)!, parseResult.GetValue(cache), cancellationToken: cancellationToken).ConfigureAwait(false);
+            string root = await Datasets.ResolveAsync(parseResult.GetValue(data)!, parseResult.GetValue(cache), cancellationToken: cancellationToken).ConfigureAwait(false);
             var ml = ScratchFolder.NewContext(0);
             var transformer = ModelZip.Load(ml, modelPath, out _);
             var folder = ml.Data.LoadImageFolder(root, validName: "val");

@@ -17,8 +17,8 @@ internal sealed class TrainingSetup
 {
     public Option<string> Data { get; } = new("--data")
     {
-        Description = $"synthetic (default), {string.Join(", ", DatasetSources.Names.Skip(1))}, or an image-folder path (train/ and val/ subfolders).",
-        DefaultValueFactory = _ => DatasetSources.Synthetic,
+        Description = $"synthetic (default), {string.Join(", ", Datasets.Names.Skip(1))}, or an image-folder path (train/ and val/ subfolders).",
+        DefaultValueFactory = _ => Datasets.Synthetic,
     };
     public Option<string> Arch { get; } = new("--arch")
     {
@@ -64,9 +64,9 @@ internal sealed class TrainingSetup
     public Settings Check(ParseResult parseResult)
     {
         string selection = parseResult.GetValue(Data)!;
-        DatasetSources.Check(selection);
+        Datasets.Check(selection);
         var architecture = Architectures.Get(parseResult.GetValue(Arch)!);
-        bool synthetic = selection.Equals(DatasetSources.Synthetic, StringComparison.OrdinalIgnoreCase);
+        bool synthetic = selection.Equals(Datasets.Synthetic, StringComparison.OrdinalIgnoreCase);
         int size = parseResult.GetValue(Size) ?? (synthetic ? 64 : architecture.DefaultImageSize);
         int presize = parseResult.GetValue(Presize) ?? (synthetic ? Math.Max(size, 72) : size * 5 / 4);
         OptionChecks.ImageSize("--size", size, minimum: 32);
@@ -112,7 +112,7 @@ internal sealed class TrainingSetup
     /// <summary>Downloads (if needed) and loads the data and builds the pipeline and trainer options from checked settings.</summary>
     public async Task<Resolved> ResolveAsync(Settings settings, TextWriter output, CancellationToken cancellationToken)
     {
-        string root = await DatasetSources.ResolveAsync(settings.Selection, settings.Cache, cancellationToken: cancellationToken).ConfigureAwait(false);
+        string root = await Datasets.ResolveAsync(settings.Selection, settings.Cache, cancellationToken: cancellationToken).ConfigureAwait(false);
         var ml = ScratchFolder.NewContext(settings.Seed);
         var data = ImageFolderCheck.Load(ml, root);
         if (data.Classes.Count < 2)

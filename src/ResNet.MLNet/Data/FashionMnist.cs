@@ -12,7 +12,7 @@ namespace ResNet.MLNet.Data;
 /// </summary>
 public static class FashionMnist
 {
-    /// <summary>The dataset's name in <see cref="DatasetUrls.All"/> and its cache folder.</summary>
+    /// <summary>The dataset's name in <see cref="Datasets.All"/> and its cache folder.</summary>
     public const string DatasetName = "fashion-mnist";
 
     /// <summary>Where Debian's <c>dataset-fashion-mnist</c> package installs the IDX files.</summary>
@@ -110,7 +110,7 @@ public static class FashionMnist
             string temp;
             try
             {
-                temp = await FileDownloader.DownloadAsync(url, downloads, DatasetUrls.FindChecksum(url), options.HttpClient, TimeSpan.FromSeconds(60),
+                temp = await FileDownloader.DownloadAsync(url, downloads, Datasets.FindChecksum(url), options.HttpClient, TimeSpan.FromSeconds(60),
                     (done, total) => progress.Report(new DownloadProgress(file, DownloadStage.Downloading, done, total)), cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is HttpRequestException or IOException)

@@ -16,7 +16,7 @@ public sealed class FashionMnistOptions
     public bool AllowDownload { get; set; } = true;
 
     /// <summary>Where to download the four files from (a folder URL ending in '/').</summary>
-    public string DownloadUrl { get; set; } = DatasetUrls.FashionMnist;
+    public string DownloadUrl { get; set; } = Datasets.FashionMnistFolder;
 
     /// <summary>Use only the first this many training images (null: all 60,000); the cache folder name records it.</summary>
     public int? MaxTrainImages { get; set; }

@@ -5,4 +5,4 @@ namespace ResNet.MLNet.Data;
 /// <param name="Url">Where it is downloaded from (for Fashion-MNIST: the folder of its four files).</param>
 /// <param name="Description">One line for listings.</param>
 /// <param name="Checksum">The published size and MD5, when known.</param>
-public sealed record KnownDataset(string Name, string Url, string Description, DownloadChecksum? Checksum);
+internal sealed record KnownDataset(string Name, string Url, string Description, DownloadChecksum? Checksum);

@@ -9,7 +9,7 @@ public sealed class UntarDataOptions
     /// <summary>Name of the dataset folder inside the cache; null to take the archive's file name without extension (<c>imagenette2-160</c>).</summary>
     public string? Name { get; set; }
 
-    /// <summary>What the archive must match; null to use <see cref="DatasetUrls.FindChecksum(string)"/> (then the server's <c>Content-Length</c> for unknown URLs).</summary>
+    /// <summary>What the archive must match; null to use <see cref="Datasets.FindChecksum(string)"/> (then the server's <c>Content-Length</c> for unknown URLs).</summary>
     public DownloadChecksum? Checksum { get; set; }
 
     /// <summary>Download and extract again even when the dataset folder is already in the cache.</summary>

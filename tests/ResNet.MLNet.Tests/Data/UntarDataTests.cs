@@ -335,19 +335,19 @@ public class UntarDataTests
     public void KnownArchivesCarryFastAisPublishedChecks()
     {
         // fastai's checks.txt form: the exact size and the MD5 of the first MiB only, for every archive it publishes.
-        DownloadChecksum check = DatasetUrls.FindChecksum(DatasetUrls.Imagenette160)!;
+        DownloadChecksum check = Datasets.FindChecksum(Datasets.Imagenette160)!;
         Assert.Equal(99_003_388, check.Size);
         Assert.Equal(1 << 20, check.Md5PrefixLength);
-        Assert.All(DatasetUrls.All.Where(d => d.Url.EndsWith(".tgz", StringComparison.Ordinal)), d =>
+        Assert.All(Datasets.All.Where(d => d.Url.EndsWith(".tgz", StringComparison.Ordinal)), d =>
         {
             Assert.NotNull(d.Checksum);
-            Assert.Same(d.Checksum, DatasetUrls.FindChecksum(d.Url));
+            Assert.Same(d.Checksum, Datasets.FindChecksum(d.Url));
             Assert.Equal(1 << 20, d.Checksum!.Md5PrefixLength);
             Assert.Matches("^[0-9a-f]{32}$", d.Checksum.Md5!);
             Assert.True(d.Checksum.Size > 1 << 20);
         });
-        Assert.Null(DatasetUrls.FindChecksum("https://example.com/other.tgz"));
-        Assert.Equal("imagenette2-160", DatasetUrls.Find("IMAGENETTE2-160")!.Name);
+        Assert.Null(Datasets.FindChecksum("https://example.com/other.tgz"));
+        Assert.Equal("imagenette2-160", Datasets.Find("IMAGENETTE2-160")!.Name);
         Assert.Throws<ArgumentException>(() => new DownloadChecksum(Md5: "xyz").Validate());
     }
 
