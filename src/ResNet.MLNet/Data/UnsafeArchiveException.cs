@@ -5,7 +5,7 @@ namespace ResNet.MLNet.Data;
 /// (a <c>..</c> component, an absolute path, or a link pointing outside) or is of a kind that is not extracted.
 /// Nothing of the archive is left on disk.
 /// </summary>
-public sealed class UnsafeArchiveException : IOException
+internal sealed class UnsafeArchiveException : IOException
 {
     /// <summary>Creates the exception with a message naming the archive and the entry.</summary>
     public UnsafeArchiveException(string message)

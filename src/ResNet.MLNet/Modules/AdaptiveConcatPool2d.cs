@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace ResNet.MLNet.Modules;
 
 /// <summary>fastai's <c>AdaptiveConcatPool2d</c>: the global max pool and the global average pool concatenated, <c>[N, 2C, 1, 1]</c> (max first).</summary>
-public sealed class AdaptiveConcatPool2d : nn.Module<Tensor, Tensor>, IOnnxExportable
+internal sealed class AdaptiveConcatPool2d : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     /// <summary>Creates the pooling layer.</summary>
     public AdaptiveConcatPool2d() : base(nameof(AdaptiveConcatPool2d)) { }

@@ -6,7 +6,7 @@ namespace ResNet.MLNet.Modules;
 /// The bottleneck residual block of the ResNet-50-style model: ConvLayer(ni, nf/4, 1) → ConvLayer(nf/4, nf/4, 3,
 /// stride) → ConvLayer(nf/4, nf, 1, no activation, BatchZero), plus the identity path of <see cref="ResidualBlock"/>.
 /// </summary>
-public sealed class Bottleneck : ResidualBlock
+internal sealed class Bottleneck : ResidualBlock
 {
     /// <summary>Creates a bottleneck block from <paramref name="ni"/> to <paramref name="nf"/> channels.</summary>
     public Bottleneck(long ni, long nf, long stride = 1)

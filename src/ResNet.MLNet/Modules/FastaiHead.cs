@@ -10,7 +10,7 @@ namespace ResNet.MLNet.Modules;
 /// BatchNorm1d(512) → Dropout(0.5) → Linear(512, n_out, no bias); linear weights kaiming-normal, as vision_learner
 /// initialises a new head.
 /// </summary>
-public static class FastaiHead
+internal static class FastaiHead
 {
     /// <summary>Creates the head for a body with <paramref name="features"/> output channels and <paramref name="classes"/> outputs.</summary>
     public static Sequential Create(long features, long classes)

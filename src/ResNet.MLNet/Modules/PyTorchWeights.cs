@@ -11,7 +11,7 @@ namespace ResNet.MLNet.Modules;
 /// torchvision's weights). Every key is checked first: a missing, unexpected or mis-shaped one is an error that names
 /// it, and nothing is changed.
 /// </summary>
-public static class PyTorchWeights
+internal static class PyTorchWeights
 {
     /// <summary>Reads the tensors of a <c>.pt</c>/<c>.pth</c> state dict or a <c>.safetensors</c> file, by name.</summary>
     /// <exception cref="InvalidDataException">The file is neither, or is damaged.</exception>

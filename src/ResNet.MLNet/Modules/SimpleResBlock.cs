@@ -8,7 +8,7 @@ namespace ResNet.MLNet.Modules;
 /// The chapter's first residual block, <c>x + convs(x)</c> with convs = ConvLayer(nf, nf) → ConvLayer(nf, nf, no
 /// activation, BatchZero). Keeps the shape, so it needs the same channel count in and out and stride 1.
 /// </summary>
-public sealed class SimpleResBlock : nn.Module<Tensor, Tensor>, IOnnxExportable
+internal sealed class SimpleResBlock : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly Sequential _convs;
 

@@ -11,7 +11,7 @@ namespace ResNet.MLNet.Modules;
 /// conv2 3×3 with the stride → bn2 → conv3 1×1 to 4× the width → bn3), each added to the input — through
 /// <c>downsample</c> (1×1 conv with the stride → BatchNorm) when the shape changes — then ReLU.
 /// </summary>
-public sealed class TorchVisionBlock : nn.Module<Tensor, Tensor>, IOnnxExportable
+internal sealed class TorchVisionBlock : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly (Conv2d Conv, BatchNorm2d Norm)[] _layers;
 

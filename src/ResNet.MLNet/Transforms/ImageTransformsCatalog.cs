@@ -22,7 +22,7 @@ public static class ImageTransformsCatalog
     /// Largest width × height decoded, read from the header first (default <see cref="ImageFilePolicy.DefaultMaxPixels"/>,
     /// Pillow's limit). Applies to this library's decoding; a saved model.zip loads images with ML.NET's LoadImages.
     /// </param>
-    public static LoadImageFilesEstimator LoadImageFiles(this TransformsCatalog catalog, string outputColumnName = "Image",
+    public static IEstimator<ITransformer> LoadImageFiles(this TransformsCatalog catalog, string outputColumnName = "Image",
         string inputColumnName = "ImagePath", string? imageFolder = null, long maxPixels = ImageFilePolicy.DefaultMaxPixels)
     {
         ArgumentNullException.ThrowIfNull(catalog);
@@ -38,7 +38,7 @@ public static class ImageTransformsCatalog
     /// <param name="size">Side length in pixels (&gt; 0).</param>
     /// <param name="method">Crop, Pad or Squish.</param>
     /// <param name="inputColumnName">The image column to read (default: <paramref name="outputColumnName"/>).</param>
-    public static PresizeImagesEstimator PresizeImages(this TransformsCatalog catalog, string outputColumnName, int size,
+    public static IEstimator<ITransformer> PresizeImages(this TransformsCatalog catalog, string outputColumnName, int size,
         ResizeMethod method = ResizeMethod.Crop, string? inputColumnName = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
@@ -58,7 +58,7 @@ public static class ImageTransformsCatalog
     /// <param name="method">Crop (centred), Pad or Squish.</param>
     /// <param name="cache">Where the decoded images live: <see cref="ImageCache.InMemory"/> (default) or <see cref="ImageCache.OnDisk"/>.</param>
     /// <param name="maxPixels">Largest width × height decoded (see <see cref="LoadImageFiles"/>).</param>
-    public static LoadPresizedImagesEstimator LoadPresizedImages(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
+    public static IEstimator<ITransformer> LoadPresizedImages(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
         int size, ResizeMethod method = ResizeMethod.Crop, ImageCache? cache = null, long maxPixels = ImageFilePolicy.DefaultMaxPixels)
     {
         ArgumentNullException.ThrowIfNull(catalog);
@@ -89,7 +89,7 @@ public static class ImageTransformsCatalog
     /// <param name="catalog">The transforms catalog.</param>
     /// <param name="outputColumnName">The pixel column to create.</param>
     /// <param name="inputColumnName">The image column (after <see cref="PresizeImages"/>).</param>
-    public static ImagesToTensorEstimator ImagesToTensor(this TransformsCatalog catalog, string outputColumnName = "Pixels",
+    public static IEstimator<ITransformer> ImagesToTensor(this TransformsCatalog catalog, string outputColumnName = "Pixels",
         string inputColumnName = "Image")
     {
         ArgumentNullException.ThrowIfNull(catalog);

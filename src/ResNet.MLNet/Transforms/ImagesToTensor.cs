@@ -8,7 +8,7 @@ namespace ResNet.MLNet.Transforms;
 /// Estimator of <c>ImagesToTensor</c>: turns images of a known size (after <c>PresizeImages</c>) into planar RGB
 /// bytes, a <c>Vector&lt;Byte, 3, H, W&gt;</c> column (0..255; one byte per value keeps a cache checkpoint small).
 /// </summary>
-public sealed class ImagesToTensorEstimator : IEstimator<ImagesToTensorTransformer>
+internal sealed class ImagesToTensorEstimator : IEstimator<ImagesToTensorTransformer>
 {
     private readonly string _outputColumnName;
     private readonly string _inputColumnName;
@@ -40,7 +40,7 @@ public sealed class ImagesToTensorEstimator : IEstimator<ImagesToTensorTransform
 }
 
 /// <summary>Planar RGB bytes from images (see <see cref="ImagesToTensorEstimator"/>); runs and saves as ML.NET's <c>ExtractPixels</c>.</summary>
-public sealed class ImagesToTensorTransformer : ImageTransformerBase
+internal sealed class ImagesToTensorTransformer : ImageTransformerBase
 {
     private readonly string _inputColumnName;
 

@@ -10,7 +10,7 @@ namespace ResNet.MLNet.Transforms;
 /// folder), or encoded image bytes (a Byte vector column), into an image column. Grayscale, palette, CMYK and
 /// alpha images become colour images (alpha premultiplied), exactly as ML.NET's <c>LoadImages</c> decodes them.
 /// </summary>
-public sealed class LoadImageFilesEstimator : IEstimator<LoadImageFilesTransformer>
+internal sealed class LoadImageFilesEstimator : IEstimator<LoadImageFilesTransformer>
 {
     private readonly string _outputColumnName;
     private readonly string _inputColumnName;
@@ -72,7 +72,7 @@ public sealed class LoadImageFilesEstimator : IEstimator<LoadImageFilesTransform
 /// Decodes images (see <see cref="LoadImageFilesEstimator"/>). Unreadable, empty or truncated images are errors
 /// naming the file. Saved as ML.NET's <c>LoadImages</c>.
 /// </summary>
-public sealed class LoadImageFilesTransformer : ImageTransformerBase
+internal sealed class LoadImageFilesTransformer : ImageTransformerBase
 {
     private const int DecodeBatch = 32;
     private readonly string _outputColumnName;

@@ -12,7 +12,7 @@ namespace ResNet.MLNet.Transforms;
 /// runs). Its pixels are the explicit chain's scoring pixels (the centred presize); random cropping is the job of
 /// <c>AugmentImages</c>. Saved as ML.NET's <c>LoadImages → ResizeImages → ExtractPixels</c>.
 /// </summary>
-public sealed class LoadPresizedImagesEstimator : IEstimator<LoadPresizedImagesTransformer>
+internal sealed class LoadPresizedImagesEstimator : IEstimator<LoadPresizedImagesTransformer>
 {
     private readonly string _outputColumnName;
     private readonly string _inputColumnName;
@@ -75,7 +75,7 @@ public sealed class LoadPresizedImagesEstimator : IEstimator<LoadPresizedImagesT
 /// Decoded, presized images as planar RGB bytes (see <see cref="LoadPresizedImagesEstimator"/>). Rows whose images are
 /// all in its cache are served from it; other data is decoded as the explicit chain decodes it.
 /// </summary>
-public sealed class LoadPresizedImagesTransformer : ImageTransformerBase
+internal sealed class LoadPresizedImagesTransformer : ImageTransformerBase
 {
     private readonly string _outputColumnName;
     private readonly string _inputColumnName;

@@ -11,7 +11,7 @@ namespace ResNet.MLNet.Transforms;
 /// <c>size</c>×<c>size</c> square so it can be batched. See <see cref="ResizeMethod"/> for what each method does on
 /// training and scoring passes.
 /// </summary>
-public sealed class PresizeImagesEstimator : IEstimator<PresizeImagesTransformer>
+internal sealed class PresizeImagesEstimator : IEstimator<PresizeImagesTransformer>
 {
     private readonly string _outputColumnName;
     private readonly string _inputColumnName;
@@ -54,7 +54,7 @@ public sealed class PresizeImagesEstimator : IEstimator<PresizeImagesTransformer
 /// <c>ResizeImages</c> (Crop = IsoCrop centred, Pad = IsoPad, Squish = Fill); training passes crop (or pad) at a
 /// random position.
 /// </summary>
-public sealed class PresizeImagesTransformer : ImageTransformerBase
+internal sealed class PresizeImagesTransformer : ImageTransformerBase
 {
     private const int ResizeBatch = 32;
     private readonly string _outputColumnName;

@@ -2,7 +2,7 @@ using ResNet.MLNet.Transforms;
 
 namespace ResNet.MLNet.Visualization;
 
-/// <summary>Options of <see cref="ShowBatchCatalog.ShowBatch"/>.</summary>
+/// <summary>Options of <see cref="ImageDataCatalog.ShowBatch"/>.</summary>
 public sealed class ShowBatchOptions
 {
     /// <summary>The image column: planar pixels <c>[3, H, W]</c> (Byte 0..255 or Single 0..1) or an image column.</summary>

@@ -29,7 +29,7 @@ public sealed class ImageCacheTests : IDisposable
     private string StoreFolder => _temp.Combine("store");
 
     private static LoadPresizedImagesEstimator Loader(MLContext ml, ImageCache cache) =>
-        ml.Transforms.LoadPresizedImages("Pixels", "ImagePath", Presize, ResizeMethod.Crop, cache);
+        (LoadPresizedImagesEstimator)ml.Transforms.LoadPresizedImages("Pixels", "ImagePath", Presize, ResizeMethod.Crop, cache);
 
     private static List<(string Path, byte[] Pixels)> Rows(IDataView view, Random? random = null)
     {
@@ -195,7 +195,7 @@ public sealed class ImageCacheTests : IDisposable
     {
         var ml = new MLContext(seed: 0);
         var data = ml.Data.LoadImageFolder(_root, validName: "val");
-        LoadPresizedImagesEstimator Large() => ml.Transforms.LoadPresizedImages("Pixels", "ImagePath", 64, ResizeMethod.Crop, ImageCache.OnDisk(StoreFolder));
+        LoadPresizedImagesEstimator Large() => (LoadPresizedImagesEstimator)ml.Transforms.LoadPresizedImages("Pixels", "ImagePath", 64, ResizeMethod.Crop, ImageCache.OnDisk(StoreFolder));
         using var disk = Mount.Tmpfs(StoreFolder, 256 * 1024);   // the 64 px store of 16 images (197 KB) fits; 8 more (98 KB) do not
         using (Large().Fit(data.All)) { }
         var before = Directory.GetFiles(StoreFolder).ToDictionary(f => f, File.ReadAllBytes);
