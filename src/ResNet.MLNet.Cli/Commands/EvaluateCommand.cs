@@ -38,8 +38,8 @@ public static class EvaluateCommand
         };
         var topLosses = new Option<int>("--top-losses") { Description = $"Also write {TopLossesFileName}: the N images with the highest loss (fastai's plot_top_losses)." };
         var tta = new Option<bool>("--tta") { Description = "Also score with test-time augmentation (fastai's learn.tta: n augmented passes blended with the plain one, beta 0.25)." };
-        var ttaPasses = new Option<int>("--tta-n") { Description = "Augmented passes for --tta.", DefaultValueFactory = _ => 4 };
-        var minScale = new Option<float>("--min-scale") { Description = "aug_transforms min_scale the model was trained with (for --tta).", DefaultValueFactory = _ => 0.5f };
+        var ttaPasses = new Option<int>("--tta-n") { Description = "Augmented passes for --tta.", DefaultValueFactory = _ => new TtaOptions().Passes };
+        var minScale = new Option<float>("--min-scale") { Description = "aug_transforms min_scale the model was trained with (for --tta).", DefaultValueFactory = _ => ImagePreprocessingOptions.Defaults.MinScale };
         var maxPixels = MaxPixelsOption.Create();
         var command = new Command("evaluate", "Evaluate a model.zip on an image folder: accuracy, log-loss, per-class table, confusion matrix, most confused.");
         foreach (Option option in new Option[] { model, data, split, output, cache, allowUnknown, maxPixels, topLosses, tta, ttaPasses, minScale, imageCache })
@@ -121,7 +121,8 @@ public static class EvaluateCommand
     /// <summary>The images of one split: val/ (valid), train/ (train) or both (all); an empty split is an error.</summary>
     private static IReadOnlyList<ImageFolderItem> LoadSplit(string root, string split)
     {
-        string[] folders = split switch { "train" => ["train"], "all" => ["train", "val"], _ => ["val"] };
+        string train = ImageFolder.Defaults.TrainName, valid = ImageFolder.Defaults.ValidName;
+        string[] folders = split switch { "train" => [train], "all" => [train, valid], _ => [valid] };
         var items = new List<ImageFolderItem>();
         foreach (string folder in folders)
         {
@@ -136,7 +137,7 @@ public static class EvaluateCommand
             {
                 throw new InvalidDataException($"--data {root}: the {folder}/ folder holds no images, so there is nothing to evaluate.", e);
             }
-            items.AddRange(loaded.Items.Select(i => new ImageFolderItem { ImagePath = i.ImagePath, Label = i.Label, IsValid = folder == "val" }));
+            items.AddRange(loaded.Items.Select(i => new ImageFolderItem { ImagePath = i.ImagePath, Label = i.Label, IsValid = folder == valid }));
         }
         return items;
     }

@@ -24,11 +24,11 @@ public static class ShowBatchCommand
         };
         var output = new Option<string>("--out", "-o") { Description = "The grid's PNG file.", DefaultValueFactory = _ => "show_batch.png" };
         var maxN = new Option<int>("--max-n") { Description = "Number of images.", DefaultValueFactory = _ => 9 };
-        var presize = new Option<int>("--presize") { Description = "Item transform: Resize(presize) with a crop.", DefaultValueFactory = _ => 160 };
-        var size = new Option<int>("--size") { Description = "Batch transform output size (aug_transforms size).", DefaultValueFactory = _ => 128 };
-        var minScale = new Option<float>("--min-scale") { Description = "Random-resized-crop min_scale.", DefaultValueFactory = _ => 0.5f };
+        var presize = new Option<int>("--presize") { Description = "Item transform: Resize(presize) with a crop.", DefaultValueFactory = _ => ImagePreprocessingOptions.Defaults.Presize };
+        var size = new Option<int>("--size") { Description = "Batch transform output size (aug_transforms size).", DefaultValueFactory = _ => ImagePreprocessingOptions.Defaults.Size };
+        var minScale = new Option<float>("--min-scale") { Description = "Random-resized-crop min_scale.", DefaultValueFactory = _ => ImagePreprocessingOptions.Defaults.MinScale };
         var seed = new Option<int>("--seed") { Description = "Seed of the training pass (shuffle and augmentation).", DefaultValueFactory = _ => 0 };
-        var validName = new Option<string>("--valid-name") { Description = "Validation folder name under root.", DefaultValueFactory = _ => "val" };
+        var validName = new Option<string>("--valid-name") { Description = "Validation folder name under root.", DefaultValueFactory = _ => ImageFolder.Defaults.ValidName };
         var noAugment = new Option<bool>("--no-augment") { Description = "Show the validation transform instead of random augmentation." };
         var imageCache = ImageCacheOption.Create();
         var cache = new Option<string?>("--cache") { Description = "Dataset cache folder (where --image-cache auto keeps a store on disk)." };

@@ -36,7 +36,7 @@ public static class ShowResultsCommand
             string root = await Datasets.ResolveAsync(parseResult.GetValue(data)!, parseResult.GetValue(cache), cancellationToken: cancellationToken).ConfigureAwait(false);
             var ml = ScratchFolder.NewContext(0);
             var transformer = ModelZip.Load(ml, modelPath, out _);
-            var folder = ml.Data.LoadImageFolder(root, validName: "val");
+            var folder = ml.Data.LoadImageFolder(root);
             var rows = parseResult.GetValue(split) switch { "train" => folder.Train, "all" => folder.All, _ => folder.Valid };
             var interpretation = ClassificationInterpretation.FromScored(transformer.Transform(rows));
             string written = interpretation.ShowResults(n, path);

@@ -19,7 +19,7 @@ public static class TrainCommand
     public static Command Create()
     {
         var setup = new TrainingSetup();
-        var epochs = new Option<int>("--epochs") { Description = "Number of epochs (fit_one_cycle).", DefaultValueFactory = _ => 5 };
+        var epochs = new Option<int>("--epochs") { Description = "Number of epochs (fit_one_cycle).", DefaultValueFactory = _ => ResNetTrainer.Defaults.Epochs };
         var output = new Option<string?>("--out", "-o") { Description = "Output folder (default runs/<arch>-<time>)." };
         var checkpoints = new Option<bool>("--checkpoints") { Description = "Write a checkpoint after every epoch into <out>/checkpoints (resumable)." };
         var resume = new Option<bool>("--resume") { Description = "Resume from the checkpoint in <out>/checkpoints." };

@@ -29,8 +29,8 @@ internal sealed class TrainingSetup
     public Option<int?> BatchSize { get; } = new("--bs") { Description = "Batch size (default 128; 32 on synthetic data)." };
     public Option<int?> Presize { get; } = new("--presize") { Description = "Item resize (fastai Resize) before augmentation; default 1.25 × size (72 on synthetic data)." };
     public Option<int?> Size { get; } = new("--size") { Description = "Training image size; default the architecture's (128, 224 for ResNet50Chapter), 64 on synthetic data." };
-    public Option<float> MinScale { get; } = new("--min-scale") { Description = "aug_transforms min_scale (random-resized-crop area).", DefaultValueFactory = _ => 0.5f };
-    public Option<string> Device { get; } = new("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "auto" };
+    public Option<float> MinScale { get; } = new("--min-scale") { Description = "aug_transforms min_scale (random-resized-crop area).", DefaultValueFactory = _ => ImagePreprocessingOptions.Defaults.MinScale };
+    public Option<string> Device { get; } = new("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => ResNetTrainer.Defaults.Device };
     public Option<bool> MixedPrecision { get; } = new("--fp16") { Description = "Mixed precision (fastai to_fp16): fp16 on CUDA; on a CPU with native bf16 (AVX512-BF16/AMX) bf16 when a timed trial finds it faster, else fp32 (the log says which)." };
     public Option<int> Seed { get; } = new("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 0 };
     public Option<string?> Cache { get; } = new("--cache") { Description = "Dataset cache folder." };
@@ -134,8 +134,6 @@ internal sealed class TrainingSetup
 
         var trainer = new ResNetTrainer.Options
         {
-            FeatureColumnName = "Pixels",
-            ValidationColumnName = "IsValid",
             Architecture = settings.Architecture,
             MaxLearningRate = settings.MaxLearningRate,
             BatchSize = settings.BatchSize,

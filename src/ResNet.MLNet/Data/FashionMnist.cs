@@ -59,8 +59,8 @@ public static class FashionMnist
             void Written(int count) => progress.Report(new DownloadProgress(name, DownloadStage.Converting, Interlocked.Add(ref done, count), total));
             await Task.Run(() =>
             {
-                WriteSplit(Path.Combine(staging, "train"), trainImages, trainLabels, Written, cancellationToken);
-                WriteSplit(Path.Combine(staging, "val"), validImages, validLabels, Written, cancellationToken);
+                WriteSplit(Path.Combine(staging, ImageFolder.Defaults.TrainName), trainImages, trainLabels, Written, cancellationToken);
+                WriteSplit(Path.Combine(staging, ImageFolder.Defaults.ValidName), validImages, validLabels, Written, cancellationToken);
             }, cancellationToken).ConfigureAwait(false);
             DatasetCache.PublishDirectory(staging, target);
             progress.Report(new DownloadProgress(name, DownloadStage.Completed, total, total));

@@ -19,7 +19,7 @@ public static class ImageDataCatalog
     /// <param name="root">The dataset folder.</param>
     /// <param name="validName">Name of the validation folder; null when there is none.</param>
     /// <param name="trainName">Name of the training folder.</param>
-    public static ImageFolder LoadImageFolder(this DataOperationsCatalog catalog, string root, string? validName = "val", string trainName = "train")
+    public static ImageFolder LoadImageFolder(this DataOperationsCatalog catalog, string root, string? validName = ImageFolder.Defaults.ValidName, string trainName = ImageFolder.Defaults.TrainName)
     {
         ArgumentNullException.ThrowIfNull(catalog);
         return ImageFolder.Load(root, validName, trainName);

@@ -62,7 +62,7 @@ public sealed class ImageFolder
     /// </summary>
     /// <exception cref="DirectoryNotFoundException">The root, train or validation folder is missing.</exception>
     /// <exception cref="InvalidDataException">No images, an empty class folder, an image outside a class folder, or a validation label without training images.</exception>
-    public static ImageFolder Load(string root, string? validName = "val", string trainName = "train")
+    public static ImageFolder Load(string root, string? validName = Defaults.ValidName, string trainName = Defaults.TrainName)
     {
         string fullRoot = CheckRoot(root);
         CheckFolderName(trainName, nameof(trainName));
@@ -201,5 +201,12 @@ public sealed class ImageFolder
     {
         string[] names = Directory.GetDirectories(root).Select(d => Path.GetFileName(d)!).Order(StringComparer.Ordinal).Take(20).ToArray();
         return names.Length == 0 ? "no folders" : string.Join(", ", names);
+    }
+
+    /// <summary>The standard layout's split folders (fastai's <c>GrandparentSplitter(train_name, valid_name)</c>).</summary>
+    internal static class Defaults
+    {
+        public const string TrainName = "train";
+        public const string ValidName = "val";
     }
 }

@@ -10,9 +10,6 @@ namespace ResNet.MLNet.Data;
 /// </summary>
 internal sealed class ImageFolderDataView : IDataView
 {
-    internal const string ImagePathColumn = "ImagePath";
-    internal const string LabelColumn = "Label";
-    internal const string IsValidColumn = "IsValid";
 
     private readonly ReadOnlyMemory<char>[] _paths;
     private readonly ReadOnlyMemory<char>[] _labels;
@@ -24,9 +21,9 @@ internal sealed class ImageFolderDataView : IDataView
         _labels = items.Select(i => i.Label.AsMemory()).ToArray();
         _isValid = items.Select(i => i.IsValid).ToArray();
         var builder = new DataViewSchema.Builder();
-        builder.AddColumn(ImagePathColumn, TextDataViewType.Instance);
-        builder.AddColumn(LabelColumn, TextDataViewType.Instance);
-        builder.AddColumn(IsValidColumn, BooleanDataViewType.Instance);
+        builder.AddColumn(DefaultColumnNames.ImagePath, TextDataViewType.Instance);
+        builder.AddColumn(DefaultColumnNames.Label, TextDataViewType.Instance);
+        builder.AddColumn(DefaultColumnNames.IsValid, BooleanDataViewType.Instance);
         Schema = builder.ToSchema();
     }
 

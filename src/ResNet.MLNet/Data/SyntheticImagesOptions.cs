@@ -46,10 +46,10 @@ public sealed class SyntheticImagesOptions
     public int MaxClutter { get; set; } = 2;
 
     /// <summary>Name of the training folder.</summary>
-    public string TrainName { get; set; } = "train";
+    public string TrainName { get; set; } = ImageFolder.Defaults.TrainName;
 
     /// <summary>Name of the validation folder.</summary>
-    public string ValidName { get; set; } = "val";
+    public string ValidName { get; set; } = ImageFolder.Defaults.ValidName;
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
     public void Validate()

@@ -29,7 +29,7 @@ public static class AugmentingModel
     /// <param name="imagePathColumnName">The column with the image paths.</param>
     /// <exception cref="ArgumentException">The model does not load, presize and classify images as the contract's pipeline does.</exception>
     public static ITransformer FromModel(MLContext ml, ITransformer model, DataViewSchema inputSchema, IDataView data,
-        float minScale = 0.5f, ImageStats? stats = null, string imagePathColumnName = "ImagePath")
+        float minScale = ImagePreprocessingOptions.Defaults.MinScale, ImageStats? stats = null, string imagePathColumnName = DefaultColumnNames.ImagePath)
     {
         ArgumentNullException.ThrowIfNull(ml);
         ArgumentNullException.ThrowIfNull(model);

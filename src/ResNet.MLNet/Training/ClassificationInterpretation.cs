@@ -73,8 +73,8 @@ public sealed class ClassificationInterpretation
     /// and the <c>Score</c> probabilities whose slot names are the class names.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">A column is missing or has an unusable type.</exception>
-    public static ClassificationInterpretation FromScored(IDataView scored, string labelColumnName = "Label",
-        string scoreColumnName = "Score", string imagePathColumnName = "ImagePath")
+    public static ClassificationInterpretation FromScored(IDataView scored, string labelColumnName = DefaultColumnNames.Label,
+        string scoreColumnName = ResNetTransformer.ScoreColumnName, string imagePathColumnName = DefaultColumnNames.ImagePath)
     {
         ArgumentNullException.ThrowIfNull(scored);
         const string who = "ClassificationInterpretation";

@@ -24,19 +24,22 @@ public static class ResNetTrainerCatalog
     /// <param name="batchSize">Rows per batch.</param>
     /// <param name="validationColumnName">Boolean splitter column (true = validation row); null trains on every row without validation.</param>
     public static ResNetTrainer ResNet(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
-        string labelColumnName = "Label", string featureColumnName = "Pixels", Architecture? architecture = null,
-        int epochs = 5, float maxLearningRate = 1e-3f, int batchSize = 64, string? validationColumnName = ResNetTrainer.Options.DefaultValidationColumnName)
+        string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Pixels, Architecture? architecture = null,
+        int epochs = ResNetTrainer.Defaults.Epochs, float maxLearningRate = ResNetTrainer.Defaults.MaxLearningRate,
+        int batchSize = ResNetTrainer.Defaults.BatchSize, string? validationColumnName = ResNetTrainer.Options.DefaultValidationColumnName)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new ResNetTrainer(new ResNetTrainer.Options
+        var options = new ResNetTrainer.Options
         {
             LabelColumnName = labelColumnName,
             FeatureColumnName = featureColumnName,
-            Architecture = architecture ?? Architectures.ResNet18Chapter,
             Epochs = epochs,
             MaxLearningRate = maxLearningRate,
             BatchSize = batchSize,
             ValidationColumnName = validationColumnName,
-        });
+        };
+        if (architecture is not null)
+            options.Architecture = architecture;
+        return new ResNetTrainer(options);
     }
 }

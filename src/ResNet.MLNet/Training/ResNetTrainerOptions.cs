@@ -13,13 +13,13 @@ public sealed partial class ResNetTrainer
     public sealed class Options
     {
         /// <summary>Key-typed label column (e.g. from <c>MapValueToKey</c>). Default "Label".</summary>
-        public string LabelColumnName { get; set; } = "Label";
+        public string LabelColumnName { get; set; } = DefaultColumnNames.Label;
 
         /// <summary>
         /// Image tensor column, <c>Vector&lt;Single, 3, H, W&gt;</c> with known sizes. Default "Pixels", the column
         /// <c>ImageClassificationPreprocessing</c> and <c>ImagesToTensor</c> write.
         /// </summary>
-        public string FeatureColumnName { get; set; } = "Pixels";
+        public string FeatureColumnName { get; set; } = DefaultColumnNames.Pixels;
 
         /// <summary>
         /// Boolean splitter column of the training data (fastai's splitter): rows with <c>true</c> form the validation set,
@@ -29,7 +29,7 @@ public sealed partial class ResNetTrainer
         public string? ValidationColumnName { get; set; } = DefaultValidationColumnName;
 
         /// <summary>The default <see cref="ValidationColumnName"/>: "IsValid".</summary>
-        public const string DefaultValidationColumnName = "IsValid";
+        public const string DefaultValidationColumnName = DefaultColumnNames.IsValid;
 
         /// <summary>
         /// A separate, already-preprocessed validation view (as ML.NET's ImageClassificationTrainer takes it). The training
@@ -41,10 +41,10 @@ public sealed partial class ResNetTrainer
         public Architecture Architecture { get; set; } = Architectures.ResNet18Chapter;
 
         /// <summary>Number of epochs of <c>fit_one_cycle</c>. Default 5.</summary>
-        public int Epochs { get; set; } = 5;
+        public int Epochs { get; set; } = Defaults.Epochs;
 
         /// <summary>Peak learning rate of the one-cycle schedule (fastai <c>lr_max</c>). Default 1e-3.</summary>
-        public float MaxLearningRate { get; set; } = 1e-3f;
+        public float MaxLearningRate { get; set; } = Defaults.MaxLearningRate;
 
         /// <summary>Fraction of the iterations spent warming up. Default 0.25.</summary>
         public float PctStart { get; set; } = 0.25f;
@@ -56,7 +56,7 @@ public sealed partial class ResNetTrainer
         public float DivFinal { get; set; } = 1e5f;
 
         /// <summary>Rows per batch. Default 64 (fastai's default).</summary>
-        public int BatchSize { get; set; } = 64;
+        public int BatchSize { get; set; } = Defaults.BatchSize;
 
         /// <summary>Decoupled weight decay (not applied to BatchNorm parameters or biases). Default 0.01.</summary>
         public float WeightDecay { get; set; } = 0.01f;
@@ -84,7 +84,7 @@ public sealed partial class ResNetTrainer
         public bool? ChannelsLast { get; set; }
 
         /// <summary>"auto" (CUDA when available), "cpu", "cuda" or "cuda:N". Default "auto".</summary>
-        public string Device { get; set; } = "auto";
+        public string Device { get; set; } = Defaults.Device;
 
         /// <summary>Seed for weight initialisation and shuffling/augmentation; the same seed repeats a CPU run. Null: random.</summary>
         public int? Seed { get; set; }

@@ -25,16 +25,16 @@ internal static class AugmentationThroughput
     /// <summary>Augments <paramref name="batches"/> timed batches (after one warm-up batch) of random byte images.</summary>
     /// <param name="batchSize">Images per batch.</param>
     /// <param name="inputSize">Input side (the presize).</param>
-    /// <param name="options">Augmentation options; default the chapter's (<c>MinScale = 0.5, Size = 128</c>).</param>
+    /// <param name="options">Augmentation options; default the chapter's min-scale and size (<see cref="ImagePreprocessingOptions"/>).</param>
     /// <param name="batches">Timed batches.</param>
     /// <param name="seed">Seed of the images and draws.</param>
-    public static AugmentationThroughputResult Measure(int batchSize = 128, int inputSize = 160, AugmentOptions? options = null,
+    public static AugmentationThroughputResult Measure(int batchSize = 128, int inputSize = ImagePreprocessingOptions.Defaults.Presize, AugmentOptions? options = null,
         int batches = 10, int seed = 0)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(inputSize, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(batches, 1);
-        options ??= new AugmentOptions { MinScale = 0.5f, Size = 128 };
+        options ??= new AugmentOptions { MinScale = ImagePreprocessingOptions.Defaults.MinScale, Size = ImagePreprocessingOptions.Defaults.Size };
         NativeMemoryTuning.Apply();
         OpenMpWaitTuning.Apply();
         var random = new Random(seed);

@@ -22,8 +22,8 @@ public static class ImageTransformsCatalog
     /// Largest width × height decoded, read from the header first (default <see cref="ImageFilePolicy.DefaultMaxPixels"/>,
     /// Pillow's limit). Applies to this library's decoding; a saved model.zip loads images with ML.NET's LoadImages.
     /// </param>
-    public static IEstimator<ITransformer> LoadImageFiles(this TransformsCatalog catalog, string outputColumnName = "Image",
-        string inputColumnName = "ImagePath", string? imageFolder = null, long maxPixels = ImageFilePolicy.DefaultMaxPixels)
+    public static IEstimator<ITransformer> LoadImageFiles(this TransformsCatalog catalog, string outputColumnName = DefaultColumnNames.Image,
+        string inputColumnName = DefaultColumnNames.ImagePath, string? imageFolder = null, long maxPixels = ImageFilePolicy.DefaultMaxPixels)
     {
         ArgumentNullException.ThrowIfNull(catalog);
         return new LoadImageFilesEstimator(outputColumnName, inputColumnName, imageFolder, maxPixels);
@@ -89,8 +89,8 @@ public static class ImageTransformsCatalog
     /// <param name="catalog">The transforms catalog.</param>
     /// <param name="outputColumnName">The pixel column to create.</param>
     /// <param name="inputColumnName">The image column (after <see cref="PresizeImages"/>).</param>
-    public static IEstimator<ITransformer> ImagesToTensor(this TransformsCatalog catalog, string outputColumnName = "Pixels",
-        string inputColumnName = "Image")
+    public static IEstimator<ITransformer> ImagesToTensor(this TransformsCatalog catalog, string outputColumnName = DefaultColumnNames.Pixels,
+        string inputColumnName = DefaultColumnNames.Image)
     {
         ArgumentNullException.ThrowIfNull(catalog);
         return new ImagesToTensorEstimator(outputColumnName, inputColumnName);

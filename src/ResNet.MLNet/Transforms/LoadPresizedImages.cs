@@ -124,8 +124,8 @@ internal sealed class LoadPresizedImagesTransformer : ImageTransformerBase
     private static string ImageColumnName(string output, IEnumerable<string> inputColumns)
     {
         var taken = inputColumns.Append(output).ToHashSet(StringComparer.Ordinal);
-        string name = "Image";
-        for (int i = 1; taken.Contains(name); i++) name = $"Image{i}";
+        string name = DefaultColumnNames.Image;
+        for (int i = 1; taken.Contains(name); i++) name = $"{DefaultColumnNames.Image}{i}";
         return name;
     }
 

@@ -14,8 +14,6 @@ namespace ResNet.MLNet.Transforms.Caching;
 /// </summary>
 internal sealed class PresizeRecipe
 {
-    private const string ImageColumn = "Image";
-    private const string PixelsColumn = "Pixels";
     private readonly long _maxPixels;
     private readonly IRowToRowMapper _resizeAndExtract;
     private readonly DataViewSchema _loadedSchema;
@@ -26,9 +24,9 @@ internal sealed class PresizeRecipe
         Method = method;
         _maxPixels = maxPixels;
         var source = new ImageFolderDataView([]);
-        var loaded = new MLContext().Transforms.LoadImages(ImageColumn, null, ImageFolderDataView.ImagePathColumn).Fit(source).Transform(source);
+        var loaded = new MLContext().Transforms.LoadImages(DefaultColumnNames.Image, null, DefaultColumnNames.ImagePath).Fit(source).Transform(source);
         _loadedSchema = loaded.Schema;
-        var chain = StockPresize(PixelsColumn, ImageColumn, size, method).Fit(loaded);
+        var chain = StockPresize(DefaultColumnNames.Pixels, DefaultColumnNames.Image, size, method).Fit(loaded);
         _resizeAndExtract = ((ITransformer)chain).GetRowToRowMapper(loaded.Schema);
         Identity = $"decode: SkiaSharp {typeof(SkiaSharp.SKCodec).Assembly.GetName().Version}; presize: ML.NET {typeof(ImageResizingTransformer).Assembly.GetName().Version} " +
             $"ResizeImages {size}x{size} {method}; layout: planar RGB bytes";
@@ -95,9 +93,9 @@ internal sealed class PresizeRecipe
         public Worker(PresizeRecipe recipe)
         {
             _maxPixels = recipe._maxPixels;
-            _input = new SourceImageRow(recipe._loadedSchema, recipe._loadedSchema[ImageColumn]);
+            _input = new SourceImageRow(recipe._loadedSchema, recipe._loadedSchema[DefaultColumnNames.Image]);
             var mapper = recipe._resizeAndExtract;
-            var pixels = mapper.OutputSchema[PixelsColumn];
+            var pixels = mapper.OutputSchema[DefaultColumnNames.Pixels];
             _output = mapper.GetRow(_input, [pixels]);
             _pixels = _output.GetGetter<VBuffer<byte>>(pixels);
         }
