@@ -37,7 +37,7 @@ Console.WriteLine($"{data.Classes.Count} classes: {string.Join(", ", data.Classe
 // def get_data(url, presize, resize): item_tfms=Resize(presize), batch_tfms=[*aug_transforms(min_scale=0.5, size=resize),
 //                                      Normalize.from_stats(*imagenet_stats)]
 // Each image is decoded once into a store on disk that every later fit (and later run) with the same presize reuses.
-var imageCache = ImageCache.OnDisk(Path.Combine(DatasetCache.DefaultDirectory, "image-cache", Path.GetFileName(root)));
+var imageCache = ImageCache.OnDisk(Path.Combine(Datasets.DefaultCacheDirectory, "image-cache", Path.GetFileName(root)));
 EstimatorChain<NormalizeImagesTransformer> GetData(int presize, int size) =>
     ml.Transforms.ImageClassificationPreprocessing(new ImagePreprocessingOptions { Presize = presize, Size = size, MinScale = 0.5f, Cache = imageCache });
 

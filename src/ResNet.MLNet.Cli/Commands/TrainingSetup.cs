@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using Microsoft.ML;
 using ResNet.MLNet.IO;
 using Microsoft.ML.Data;
@@ -15,6 +16,10 @@ namespace ResNet.MLNet.Cli.Commands;
 /// </summary>
 internal sealed class TrainingSetup
 {
+    // The CLI's own defaults: the notebook's on a real dataset, smaller and faster ones on the synthetic data.
+    private const float NotebookLearningRate = 7e-4f, SyntheticLearningRate = 1e-2f;
+    private const int NotebookBatchSize = 128, SyntheticBatchSize = 32, SyntheticSize = 64, SyntheticPresize = 72;
+
     public Option<string> Data { get; } = new("--data")
     {
         Description = $"synthetic (default), {string.Join(", ", Datasets.Names.Skip(1))}, or an image-folder path (train/ and val/ subfolders).",
@@ -25,10 +30,11 @@ internal sealed class TrainingSetup
         Description = $"Architecture: {string.Join(", ", Architectures.All.Select(a => a.Name))}.",
         DefaultValueFactory = _ => Architectures.ResNet18Chapter.Name,
     };
-    public Option<float?> Lr { get; } = new("--lr") { Description = "Maximum learning rate of the one-cycle schedule (default 7e-4, the notebook's; 1e-2 on synthetic data)." };
-    public Option<int?> BatchSize { get; } = new("--bs") { Description = "Batch size (default 128; 32 on synthetic data)." };
-    public Option<int?> Presize { get; } = new("--presize") { Description = "Item resize (fastai Resize) before augmentation; default 1.25 × size (72 on synthetic data)." };
-    public Option<int?> Size { get; } = new("--size") { Description = "Training image size; default the architecture's (128, 224 for ResNet50Chapter), 64 on synthetic data." };
+    public Option<float?> Lr { get; } = new("--lr") { Description = string.Create(CultureInfo.InvariantCulture,
+        $"Maximum learning rate of the one-cycle schedule (default {NotebookLearningRate:0e0}, the notebook's; {SyntheticLearningRate:0e0} on synthetic data).") };
+    public Option<int?> BatchSize { get; } = new("--bs") { Description = $"Batch size (default {NotebookBatchSize}; {SyntheticBatchSize} on synthetic data)." };
+    public Option<int?> Presize { get; } = new("--presize") { Description = $"Item resize (fastai Resize) before augmentation; default 1.25 × size ({SyntheticPresize} on synthetic data)." };
+    public Option<int?> Size { get; } = new("--size") { Description = $"Training image size; default the architecture's (128, 224 for ResNet50Chapter), {SyntheticSize} on synthetic data." };
     public Option<float> MinScale { get; } = new("--min-scale") { Description = "aug_transforms min_scale (random-resized-crop area).", DefaultValueFactory = _ => ImagePreprocessingOptions.Defaults.MinScale };
     public Option<string> Device { get; } = new("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => ResNetTrainer.Defaults.Device };
     public Option<bool> MixedPrecision { get; } = new("--fp16") { Description = "Mixed precision (fastai to_fp16): fp16 on CUDA; on a CPU with native bf16 (AVX512-BF16/AMX) bf16 when a timed trial finds it faster, else fp32 (the log says which)." };
@@ -67,14 +73,14 @@ internal sealed class TrainingSetup
         Datasets.Check(selection);
         var architecture = Architectures.Get(parseResult.GetValue(Arch)!);
         bool synthetic = selection.Equals(Datasets.Synthetic, StringComparison.OrdinalIgnoreCase);
-        int size = parseResult.GetValue(Size) ?? (synthetic ? 64 : architecture.DefaultImageSize);
-        int presize = parseResult.GetValue(Presize) ?? (synthetic ? Math.Max(size, 72) : size * 5 / 4);
+        int size = parseResult.GetValue(Size) ?? (synthetic ? SyntheticSize : architecture.DefaultImageSize);
+        int presize = parseResult.GetValue(Presize) ?? (synthetic ? Math.Max(size, SyntheticPresize) : size * 5 / 4);
         OptionChecks.ImageSize("--size", size, minimum: 32);
         OptionChecks.ImageSize("--presize", presize, minimum: 32);
         if (presize < size) throw new ArgumentException($"--presize ({presize}) must be at least --size ({size}).");
-        float lr = parseResult.GetValue(Lr) ?? (synthetic ? 1e-2f : 7e-4f);
+        float lr = parseResult.GetValue(Lr) ?? (synthetic ? SyntheticLearningRate : NotebookLearningRate);
         if (!(lr > 0) || float.IsInfinity(lr)) throw new ArgumentException($"--lr must be a positive finite number, got {lr}.");
-        int batchSize = parseResult.GetValue(BatchSize) ?? (synthetic ? 32 : 128);
+        int batchSize = parseResult.GetValue(BatchSize) ?? (synthetic ? SyntheticBatchSize : NotebookBatchSize);
         OptionChecks.AtLeast("--bs", batchSize, 1);
         if (batchSize == 1)
             throw new ArgumentException("--bs 1: every architecture here normalises with BatchNorm, which in training takes its statistics " +

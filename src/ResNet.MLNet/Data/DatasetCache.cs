@@ -8,7 +8,7 @@ namespace ResNet.MLNet.Data;
 /// <c>resnet-mlnet/data</c> under the user's local data folder (<c>$XDG_DATA_HOME</c> or
 /// <c>~/.local/share</c> on Linux, <c>%LOCALAPPDATA%</c> on Windows).
 /// </summary>
-public static class DatasetCache
+internal static class DatasetCache
 {
     /// <summary>The environment variable that overrides the default dataset cache folder.</summary>
     public const string EnvironmentVariable = "RESNET_MLNET_DATA";

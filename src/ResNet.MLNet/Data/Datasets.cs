@@ -68,6 +68,12 @@ public static class Datasets
     internal static KnownDataset? Find(string name) =>
         All.FirstOrDefault(d => string.Equals(d.Name, name, StringComparison.OrdinalIgnoreCase));
 
+    /// <summary>
+    /// The folder datasets are downloaded and generated into when no folder is given: the <c>RESNET_MLNET_DATA</c>
+    /// environment variable, else <c>resnet-mlnet/data</c> under the user's local data folder (not created by this call).
+    /// </summary>
+    public static string DefaultCacheDirectory => DatasetCache.DefaultDirectory;
+
     /// <summary>The selection that means the built-in synthetic dataset.</summary>
     public const string Synthetic = "synthetic";
 
@@ -89,7 +95,7 @@ public static class Datasets
     /// dataset), a name from <see cref="Names"/> (downloaded once into the cache), or the path of an existing folder.
     /// </summary>
     /// <param name="selection">A name from <see cref="Names"/> (case-insensitive) or a folder path.</param>
-    /// <param name="cacheDirectory">Dataset cache; <see cref="DatasetCache.Resolve(string?)"/> decides when null.</param>
+    /// <param name="cacheDirectory">Dataset cache; <see cref="DefaultCacheDirectory"/> when null.</param>
     /// <param name="syntheticOptions">Settings of the synthetic dataset; the defaults when null.</param>
     /// <param name="cancellationToken">Cancels a download.</param>
     /// <exception cref="ArgumentException">The selection is neither a known name nor an existing folder.</exception>

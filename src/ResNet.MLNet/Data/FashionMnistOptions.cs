@@ -3,7 +3,7 @@ namespace ResNet.MLNet.Data;
 /// <summary>Settings for <see cref="FashionMnist.GetOrCreateAsync(FashionMnistOptions?, CancellationToken)"/>.</summary>
 public sealed class FashionMnistOptions
 {
-    /// <summary>The cache folder; null for <see cref="DatasetCache.Resolve(string?)"/>.</summary>
+    /// <summary>The cache folder; null for <see cref="Datasets.DefaultCacheDirectory"/>.</summary>
     public string? CacheDirectory { get; set; }
 
     /// <summary>A folder holding the four gzipped IDX files; null to look in <see cref="FashionMnist.DebianDirectory"/> (Debian's <c>dataset-fashion-mnist</c> package).</summary>

@@ -73,10 +73,10 @@ public static class SyntheticImages
 
     /// <summary>
     /// Returns the folder of a synthetic dataset made with <paramref name="options"/> in the dataset cache
-    /// (see <see cref="DatasetCache"/>), generating it on first use. Later calls with the same options reuse it.
+    /// (see <see cref="Datasets.DefaultCacheDirectory"/>), generating it on first use. Later calls with the same options reuse it.
     /// </summary>
     /// <param name="options">Generator settings; the defaults when null.</param>
-    /// <param name="cacheDirectory">Cache folder; <see cref="DatasetCache.Resolve(string?)"/> decides when null.</param>
+    /// <param name="cacheDirectory">Cache folder; <see cref="Datasets.DefaultCacheDirectory"/> when null.</param>
     public static string GetOrCreate(SyntheticImagesOptions? options = null, string? cacheDirectory = null)
     {
         options = (options ?? new SyntheticImagesOptions()).Clone();

@@ -3,7 +3,7 @@ namespace ResNet.MLNet.Data;
 /// <summary>Settings for <see cref="Datasets.UntarDataAsync(string, UntarDataOptions?, CancellationToken)"/>.</summary>
 public sealed class UntarDataOptions
 {
-    /// <summary>The cache folder; null for <see cref="DatasetCache.Resolve(string?)"/> (environment variable <c>RESNET_MLNET_DATA</c>, else the per-user default).</summary>
+    /// <summary>The cache folder; null for <see cref="Datasets.DefaultCacheDirectory"/> (environment variable <c>RESNET_MLNET_DATA</c>, else the per-user default).</summary>
     public string? CacheDirectory { get; set; }
 
     /// <summary>Name of the dataset folder inside the cache; null to take the archive's file name without extension (<c>imagenette2-160</c>).</summary>
