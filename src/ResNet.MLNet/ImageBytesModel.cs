@@ -33,7 +33,7 @@ public sealed class ImageBytesModel
     /// <summary>Class names in score order.</summary>
     public IReadOnlyList<string> ClassNames { get; }
 
-    /// <summary>Loads <paramref name="path"/> (see <see cref="ModelZip.Load"/>) and takes it apart after its image loader.</summary>
+    /// <summary>Loads <paramref name="path"/> with <c>MLContext.Model.Load</c> and takes it apart after its image loader.</summary>
     /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>.</exception>
     /// <exception cref="InvalidDataException">Not a loadable model.zip, or not an image classifier.</exception>
     public static ImageBytesModel Load(MLContext ml, string path)

@@ -9,7 +9,7 @@ namespace ResNet.MLNet.Onnx;
 /// Reads <c>model.zip</c> files: loads them with errors that name the file (ML.NET's own messages do not), and
 /// extracts the network's ONNX graph.
 /// </summary>
-public static partial class ModelZip
+internal static partial class ModelZip
 {
     /// <summary>
     /// Loads <paramref name="path"/> with <c>MLContext.Model.Load</c>. Equivalent to calling it directly; the only
