@@ -13,7 +13,7 @@ namespace ResNet.MLNet.Benchmarks;
 
 /// <summary>
 /// Runs the benchmark sections in one process and writes <c>results.md</c> and <c>results.json</c>.
-/// Usage: <c>dotnet run -c Release -- [--filter text] [--quick] [--all-models] [--no-pytorch] [--real-size-scale x] [--real-size-epochs n] [--image-cache-images n] [--image-cache-epochs n] [--bdn] [--out dir]</c>.
+/// Usage: <c>dotnet run -c Release -- [--filter text] [--quick] [--all-models] [--no-pytorch] [--real-size-scale x] [--real-size-epochs n] [--real-size-precision fp32|bf16|both] [--real-size-rounds n] [--image-cache-images n] [--image-cache-epochs n] [--peak-gemm-size n] [--bdn] [--out dir]</c>.
 /// A case runs when its "section case" name contains the filter text (e.g. <c>--filter SimpleCnn</c>, <c>--filter scoring</c>).
 /// </summary>
 public static class BenchmarkRunner
@@ -111,11 +111,13 @@ public static class BenchmarkRunner
         {
             double scale = double.Parse(Value(args, "--real-size-scale") ?? (quick ? "0.25" : "1"), System.Globalization.CultureInfo.InvariantCulture);
             int realSizeEpochs = int.Parse(Value(args, "--real-size-epochs") ?? "3", System.Globalization.CultureInfo.InvariantCulture);
+            var precisions = RealSizeEndToEnd.Precisions(Value(args, "--real-size-precision"));
+            int rounds = int.Parse(Value(args, "--real-size-rounds") ?? (quick ? "1" : "2"), System.Globalization.CultureInfo.InvariantCulture);
             string folder = RealSizeEndToEnd.Dataset(output, scale);
             environment["real-size folder"] = $"{folder} (scale {scale})";
             using var reference = args.Contains("--no-pytorch") ? null : PyTorchReference.TryStart(torch.get_num_threads());
             foreach (var architecture in realSize)
-                RealSizeEndToEnd.Run(table, architecture, folder, realSizeEpochs, rounds: quick ? 1 : 2, output, reference);
+                RealSizeEndToEnd.Run(table, architecture, folder, realSizeEpochs, rounds, output, reference, precisions);
         }
 
         // (8) the image cache: a store on disk built, in memory, the store reused; on the real-size folder and a larger one.
@@ -136,6 +138,16 @@ public static class BenchmarkRunner
         // (7) the mixed-precision (bf16) step against the fp32 step.
         foreach (var architecture in MixedPrecisionStep.Models.Where(a => Selected($"{MixedPrecisionStep.Section} {a.Name}")))
             MixedPrecisionStep.Run(table, architecture, runs);
+
+        // (9) the share of the machine's multiply-add peak (a large GEMM) that the training step and a scoring batch reach.
+        var peakModels = PeakFraction.Models.Where(a => Selected($"{PeakFraction.Section} {a.Name}")).ToArray();
+        if (peakModels.Length > 0 || Selected($"{PeakFraction.Section} {PeakFraction.GemmCase}"))
+        {
+            int gemmSize = int.Parse(Value(args, "--peak-gemm-size") ?? "2048", System.Globalization.CultureInfo.InvariantCulture);
+            var peak = PeakFraction.MeasurePeak(table, gemmSize, runs);
+            foreach (var architecture in peakModels)
+                PeakFraction.Run(table, architecture, peak, runs);
+        }
 
         environment["load average at end"] = LoadAverage();
         table.Write(output, environment);

@@ -6,16 +6,17 @@ installed, `apt-get install python3-torch python3-pil`) and alternates runs of i
 both sides see the same machine state. Protocol: after one JSON line with the torch version, every stdin line is one of
 - `Name size batch format steps` (format `default` or `channels-last`, PyTorch's recommended CPU setting for
   convolutions): builds that case once (with two warm-up steps), runs `steps` training steps, prints `{"seconds": ...}`;
-- `e2e folder Name presize size batch epochs max_lr format seed` (format `default`, `channels-last` or `auto`: the
-  faster of the two in a timed trial): `resnet-mlnet train`'s recipe on an image folder (train/ and val/ subfolders)
-  in plain PyTorch — decode once into a uint8 cache (Resize(presize) centre crop), per-batch aug_transforms(size,
-  min_scale=0.5) as one grid_sample plus logit-space lighting, Normalize(imagenet), fit_one_cycle with AdamW, a
-  validation pass every epoch. Prints `{"decode_seconds", "tuning_seconds", "format", "train_images",
+- `e2e folder Name presize size batch epochs max_lr format seed [precision]` (format `default`, `channels-last` or
+  `auto`: the faster of the two in a timed trial; precision `fp32`, the default, or `bf16`: the forward pass and loss
+  of training and validation under CPU autocast bf16, weights and optimiser fp32): `resnet-mlnet train`'s recipe on an
+  image folder (train/ and val/ subfolders) in plain PyTorch — decode once into a uint8 cache (Resize(presize) centre
+  crop), per-batch aug_transforms(size, min_scale=0.5) as one grid_sample plus logit-space lighting,
+  Normalize(imagenet), fit_one_cycle with AdamW, a validation pass every epoch. Prints `{"decode_seconds", "tuning_seconds", "format", "train_images",
   "valid_images"}`, then one line per epoch `{"epoch", "seconds", "data_seconds", "step_seconds", "valid_seconds",
   "train_loss", "valid_loss", "accuracy"}`, then `{"done": true, "total_seconds"}`.
 
 Usage: echo "SimpleCnn 128 128 default 5" | python3 pytorch_reference.py --threads 2
-       python3 pytorch_reference.py --threads 2 --e2e <folder> SimpleCnn 160 128 128 3 3e-3 auto 42
+       python3 pytorch_reference.py --threads 2 --e2e <folder> SimpleCnn 160 128 128 3 3e-3 auto 42 bf16
 """
 import argparse
 import json
@@ -92,9 +93,11 @@ MODELS = {
 
 
 class Case:
-    """One model, batch and memory format, built once and warmed up; run() times a number of training steps."""
+    """One model, batch and memory format, built once and warmed up; run() times a number of training steps (the forward
+    pass and loss under CPU autocast bf16 when bf16 is set)."""
 
-    def __init__(self, name, size, batch, channels_last):
+    def __init__(self, name, size, batch, channels_last, bf16=False):
+        self.bf16 = bf16
         self.model = MODELS[name](10).train()
         self.x = torch.randn(batch, 3, size, size)
         if channels_last:
@@ -109,7 +112,8 @@ class Case:
 
     def step(self):
         self.opt.zero_grad()
-        loss = nn.functional.cross_entropy(self.model(self.x), self.y)
+        with autocast(self.bf16):
+            loss = nn.functional.cross_entropy(self.model(self.x), self.y)
         loss.item()
         loss.backward()
         self.opt.step()
@@ -119,6 +123,11 @@ class Case:
         for _ in range(steps):
             self.step()
         return time.perf_counter() - start
+
+
+def autocast(bf16):
+    """CPU autocast to bf16 (PyTorch's mixed precision on the CPU), or nothing."""
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16)
 
 
 def load_folder(root, presize, threads):
@@ -249,10 +258,10 @@ def fastai_adamw(model, wd=0.01):
                              betas=(0.95, 0.99), eps=1e-5, foreach=True)
 
 
-def pick_format(name, size, batch):
-    """The faster memory format for this model and batch, as our trainer's layout tuner decides: 2 warm-up and 3 timed
-    steps each, alternating, the fastest timed step of each wins (interference only adds time)."""
-    cases = {f: Case(name, size, batch, f == "channels-last") for f in ("default", "channels-last")}  # + 2 warm-ups
+def pick_format(name, size, batch, bf16):
+    """The faster memory format for this model, batch and precision, as our trainer's layout tuner decides: 2 warm-up
+    and 3 timed steps each, alternating, the fastest timed step of each wins (interference only adds time)."""
+    cases = {f: Case(name, size, batch, f == "channels-last", bf16) for f in ("default", "channels-last")}  # + 2 warm-ups
     best = dict.fromkeys(cases, math.inf)
     for _ in range(3):
         for f, case in cases.items():
@@ -260,14 +269,14 @@ def pick_format(name, size, batch):
     return min(best, key=best.get)
 
 
-def end_to_end(folder, name, presize, size, batch, epochs, max_lr, memory_format, seed):
+def end_to_end(folder, name, presize, size, batch, epochs, max_lr, memory_format, seed, bf16):
     """`resnet-mlnet train`'s recipe end to end; prints one JSON line after decoding, one per epoch, one at the end."""
     start = time.perf_counter()
     (train_x, train_y), (valid_x, valid_y), n_classes = load_folder(folder, presize, torch.get_num_threads())
     decode_seconds = time.perf_counter() - start
     tuning_start = time.perf_counter()
     if memory_format == "auto":
-        memory_format = pick_format(name, size, batch)
+        memory_format = pick_format(name, size, batch, bf16)
     tuning_seconds = time.perf_counter() - tuning_start
     fmt = torch.channels_last if memory_format == "channels-last" else torch.contiguous_format
     print(json.dumps({"decode_seconds": decode_seconds, "tuning_seconds": tuning_seconds, "format": memory_format,
@@ -295,7 +304,8 @@ def end_to_end(folder, name, presize, size, batch, epochs, max_lr, memory_format
                 group["lr"] = one_cycle(pos, max_lr / 25, max_lr, max_lr / 1e5)
                 group["betas"] = (one_cycle(pos, 0.95, 0.85, 0.95), 0.99)
             opt.zero_grad(set_to_none=True)
-            loss = nn.functional.cross_entropy(model(x), y)
+            with autocast(bf16):
+                loss = nn.functional.cross_entropy(model(x), y)
             step += 1
             # train_loss as fastai's table shows it: exponentially smoothed (β 0.98, debiased), never reset
             smooth = 0.98 * smooth + 0.02 * loss.item()
@@ -306,9 +316,9 @@ def end_to_end(folder, name, presize, size, batch, epochs, max_lr, memory_format
         valid_start = time.perf_counter()
         model.eval()
         loss_sum, correct = 0.0, 0
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(bf16):
             for b in range(0, len(valid_y), batch):
-                out, y = model(batches.valid(valid_x, b, min(batch, len(valid_y) - b))), valid_y[b:b + batch]
+                out, y = model(batches.valid(valid_x, b, min(batch, len(valid_y) - b))).float(), valid_y[b:b + batch]
                 loss_sum += nn.functional.cross_entropy(out, y, reduction="sum").item()
                 correct += (out.argmax(1) == y).sum().item()
         now = time.perf_counter()
@@ -320,8 +330,12 @@ def end_to_end(folder, name, presize, size, batch, epochs, max_lr, memory_format
 
 def run_line(words, cases):
     if words[0] == "e2e":
-        folder, name, presize, size, batch, epochs, max_lr, memory_format, seed = words[1:]
-        end_to_end(folder, name, int(presize), int(size), int(batch), int(epochs), float(max_lr), memory_format, int(seed))
+        folder, name, presize, size, batch, epochs, max_lr, memory_format, seed = words[1:10]
+        precision = words[10] if len(words) > 10 else "fp32"
+        if precision not in ("fp32", "bf16"):
+            raise ValueError(f"precision must be fp32 or bf16, not {precision}")
+        end_to_end(folder, name, int(presize), int(size), int(batch), int(epochs), float(max_lr), memory_format, int(seed),
+                   precision == "bf16")
         return
     name, size, batch, memory_format, steps = words
     key = (name, int(size), int(batch), memory_format)
@@ -333,7 +347,7 @@ def run_line(words, cases):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--e2e", nargs=9, metavar="ARG", help="folder Name presize size batch epochs max_lr format seed")
+    p.add_argument("--e2e", nargs="+", metavar="ARG", help="folder Name presize size batch epochs max_lr format seed [precision]")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     try:

@@ -11,6 +11,9 @@ public sealed record EndToEndJob(double TotalSeconds, IReadOnlyList<EndToEndJob.
     /// <summary>Our side only: the train command's evaluation and saving after the fit.</summary>
     public double AfterFitSeconds { get; init; }
 
+    /// <summary>Our side only: the train command's evaluation after the fit (ML.NET's evaluation of the fitted model on the validation rows).</summary>
+    public double EvaluationSeconds { get; init; }
+
     /// <summary>Our side only: the whole train command's wall time.</summary>
     public double CommandSeconds { get; init; }
 

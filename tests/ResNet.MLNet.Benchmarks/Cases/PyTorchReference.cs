@@ -72,11 +72,13 @@ public sealed class PyTorchReference : IDisposable
 
     /// <summary>
     /// Runs the recipe end to end in PyTorch (<c>e2e</c> command: decode once, per-batch augmentation, one-cycle AdamW,
-    /// validation every epoch) on an image folder and returns its timings and metrics.
+    /// validation every epoch) on an image folder and returns its timings and metrics. <paramref name="precision"/>
+    /// <c>bf16</c> runs the forward passes and losses under CPU autocast bf16 (weights and optimiser fp32).
     /// </summary>
-    public EndToEndJob RunEndToEnd(string folder, string model, int presize, int size, int batch, int epochs, string maxLearningRate, string format, int seed)
+    public EndToEndJob RunEndToEnd(string folder, string model, int presize, int size, int batch, int epochs, string maxLearningRate, string format, int seed,
+        string precision = "fp32")
     {
-        _process.StandardInput.WriteLine($"e2e {folder} {model} {presize} {size} {batch} {epochs} {maxLearningRate} {format} {seed}");
+        _process.StandardInput.WriteLine($"e2e {folder} {model} {presize} {size} {batch} {epochs} {maxLearningRate} {format} {seed} {precision}");
         _process.StandardInput.Flush();
         var epochTimes = new List<EndToEndJob.Epoch>();
         int train = 0, valid = 0;
