@@ -144,9 +144,7 @@ public static class BenchmarkRunner
         if (peakModels.Length > 0 || Selected($"{PeakFraction.Section} {PeakFraction.GemmCase}"))
         {
             int gemmSize = int.Parse(Value(args, "--peak-gemm-size") ?? "2048", System.Globalization.CultureInfo.InvariantCulture);
-            var peak = PeakFraction.MeasurePeak(table, gemmSize, runs);
-            foreach (var architecture in peakModels)
-                PeakFraction.Run(table, architecture, peak, runs);
+            PeakFraction.Run(table, peakModels, gemmSize, runs);
         }
 
         environment["load average at end"] = LoadAverage();
