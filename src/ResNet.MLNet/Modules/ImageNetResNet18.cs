@@ -29,8 +29,8 @@ public sealed class ImageNetResNet18 : nn.Module<Tensor, Tensor>, IParameterGrou
     private readonly BatchNorm2d _bn1;
     private readonly MaxPool2d _maxpool;
     private readonly Sequential[] _layers;
-    private readonly Tensor _inputMean, _inputStd;
     private readonly float[] _adapterMean, _adapterStd;
+    private readonly Tensor _inputMean, _inputStd;   // not weights: they take the input's type and device on each forward
 
     /// <summary>Creates the network with fresh (random) weights; <see cref="ImageNetWeights.Load"/> loads the packaged ones.</summary>
     /// <param name="classes">Outputs of the head.</param>
@@ -42,10 +42,8 @@ public sealed class ImageNetResNet18 : nn.Module<Tensor, Tensor>, IParameterGrou
         // Normalised input z = (x − m)/s becomes (x − m_w)/s_w, i.e. (z − (m_w − m)/s) / (s_w/s): one more normalisation.
         _adapterMean = [.. Enumerable.Range(0, 3).Select(c => (WeightStats.Mean[c] - InputStats.Mean[c]) / InputStats.Std[c])];
         _adapterStd = [.. Enumerable.Range(0, 3).Select(c => WeightStats.Std[c] / InputStats.Std[c])];
-        _inputMean = tensor(_adapterMean).reshape(1, 3, 1, 1);
-        _inputStd = tensor(_adapterStd).reshape(1, 3, 1, 1);
-        register_buffer("input_mean", _inputMean, persistent: false);
-        register_buffer("input_std", _inputStd, persistent: false);
+        _inputMean = tensor(_adapterMean).reshape(1, 3, 1, 1).DetachFromDisposeScope();
+        _inputStd = tensor(_adapterStd).reshape(1, 3, 1, 1).DetachFromDisposeScope();
 
         _conv1 = TorchVisionBlock.Conv(3, 64, 7, 2);
         _bn1 = nn.BatchNorm2d(64);
@@ -93,7 +91,19 @@ public sealed class ImageNetResNet18 : nn.Module<Tensor, Tensor>, IParameterGrou
     }
 
     /// <summary>Input normalised with <see cref="InputStats"/> in the form the weights expect (<see cref="WeightStats"/>).</summary>
-    internal Tensor ToWeightsInput(Tensor input) => input.sub(_inputMean).div_(_inputStd);
+    internal Tensor ToWeightsInput(Tensor input) =>
+        input.sub(_inputMean.to(input.dtype, input.device)).div_(_inputStd.to(input.dtype, input.device));
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _inputMean.Dispose();
+            _inputStd.Dispose();
+        }
+        base.Dispose(disposing);
+    }
 
     /// <summary>The body (stem and stages) on input in the weights' own form (RGB 0–255 minus the channel means).</summary>
     internal Tensor Body(Tensor x)

@@ -23,6 +23,26 @@ public class LossScalerTests
         Assert.Equal(2000, new LossScaler().GrowthInterval);
     }
 
+    public static TheoryData<string> ArchitectureNames => [.. Architectures.All.Select(a => a.Name)];
+
+    /// <summary>
+    /// Every built-in network runs as a bf16 working copy: a tensor it keeps besides its weights (the ImageNet network's
+    /// input adapter) must follow the copy to bf16, or the first convolution meets fp32 input with bf16 weights.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(ArchitectureNames))]
+    public void EveryArchitectureRunsABf16WorkingCopy(string name)
+    {
+        var architecture = Architectures.All.Single(a => a.Name == name);
+        torch.manual_seed(1);
+        using var half = new HalfPrecisionCopy(architecture.Create(3), architecture.Create(3), ScalarType.BFloat16, new LossScaler());
+        using var scope = NewDisposeScope();
+        half.Working.eval();
+        var logits = half.Forward(torch.randn(2, 3, 32, 32));
+        Assert.Equal([2L, 3L], logits.shape);
+        Assert.True(logits.isfinite().all().item<bool>());
+    }
+
     [Fact]
     public void Bf16CopySkipsOverflowingStepsAndPassesUnscaledGradientsToTheMaster()
     {
