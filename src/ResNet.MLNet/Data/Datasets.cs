@@ -205,7 +205,7 @@ public static class Datasets
 
     internal static IProgress<DownloadProgress> CombineProgress(UntarDataOptions options)
     {
-        IProgress<DownloadProgress>? bar = options.ShowProgressBar ? ConsoleProgressBar.ForTerminal() : null;
+        IProgress<DownloadProgress>? bar = options.ShowProgressBar ? ConsoleProgressBar.ForDownloads() : null;
         IProgress<DownloadProgress>? user = options.Progress;
         return new Progress(value =>
         {

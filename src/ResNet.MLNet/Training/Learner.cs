@@ -1,41 +1,34 @@
-using System.Diagnostics;
-using ResNet.MLNet.Transforms;
 using ResNet.MLNet.Transforms.Batching;
 using TorchSharp;
 using static TorchSharp.torch;
+using static ResNet.MLNet.Training.LearnerEvent;
 
 namespace ResNet.MLNet.Training;
 
 /// <summary>
-/// fastai's <c>Learner</c>: owns the model, the Adam optimiser and the loss, and runs one small loop — epochs of a training
-/// pass (forward, loss, backward, step per batch) and a validation pass — that raises fastai's events to
-/// <see cref="LearnerCallback"/>s. Everything else (the one-cycle schedule, the recorder and epoch table, the progress bar,
-/// checkpoints, the LR range test, MixUp, …) is a callback.
+/// fastai's <c>Learner</c>: owns the model, the Adam optimiser and the loss, and runs the loop — epochs of a training
+/// pass (forward, loss, backward, step per batch) and a validation pass — raising fastai's events to
+/// <see cref="LearnerCallback"/>s through <see cref="LearnerEvents"/>. Everything else (the parameter schedule, the
+/// recorder and epoch table, the progress bar, checkpoints, the LR range test, MixUp, …) is a callback.
 /// </summary>
 internal sealed class Learner : IDisposable
 {
-    private readonly TextWriter _output;
-    private readonly int _batchSize;
-    private bool _shuffleNoticeWritten;
-    private bool _decodeNoticeWritten;
-    private EpochTable? _table;
-
     public Learner(nn.Module<Tensor, Tensor> model, Device device, int batchSize, double weightDecay,
         HalfPrecisionCopy? halfPrecision, TextWriter output, bool channelsLast, ClassificationLoss? loss = null)
     {
         Model = model;
         Device = device;
-        _batchSize = batchSize;
+        BatchSize = batchSize;
         Half = halfPrecision;
         ChannelsLast = channelsLast;
-        _output = output;
         Loss = loss ?? new ClassificationLoss(0);
         Optimizer = new FastaiAdam(FastaiAdam.Groups(model), weightDecay: weightDecay);
-        State = new LearnerState(model, Loss.PerSample, output, History);
+        State = new LearnerState(model, Loss.PerSample, output) { Optimizer = Optimizer, Half = halfPrecision };
     }
 
     public nn.Module<Tensor, Tensor> Model { get; }
     public Device Device { get; }
+    public int BatchSize { get; }
     public FastaiAdam Optimizer { get; }
     public HalfPrecisionCopy? Half { get; }
     public ClassificationLoss Loss { get; }
@@ -45,17 +38,6 @@ internal sealed class Learner : IDisposable
 
     /// <summary>Whether batches go to the network in channels-last (NHWC) layout (see <see cref="MemoryFormat"/>).</summary>
     public bool ChannelsLast { get; }
-
-    /// <summary>The recorder's smoothed training loss (checkpointed; never reset between epochs, as in fastai).</summary>
-    public SmoothedLoss Smoothed { get; } = new();
-
-    public List<EpochMetrics> History { get; } = [];
-
-    /// <summary>The console table (writes its header once).</summary>
-    public EpochTable Table => _table ??= new EpochTable(_output);
-
-    /// <summary>Wall time of the current epoch's training steps, of its whole training pass, and of its validation pass.</summary>
-    internal (TimeSpan Steps, TimeSpan TrainingPass, TimeSpan Validation) EpochTimes { get; private set; }
 
     /// <summary>Batches read ahead on a background thread (<see cref="BatchReader.DefaultPrefetch"/>: none on the CPU).</summary>
     private int Prefetch => BatchReader.DefaultPrefetch(Device.type);
@@ -70,113 +52,164 @@ internal sealed class Learner : IDisposable
 
     /// <summary>
     /// Runs epochs <paramref name="startEpoch"/> to <paramref name="epochs"/> − 1 (non-zero start when resuming) with
-    /// <paramref name="callbacks"/> in their <see cref="LearnerCallback.Order"/>.
+    /// <paramref name="callbacks"/>; the <see cref="Recorder"/> among them is the state's.
     /// </summary>
     public void Fit(TrainingData train, TrainingData? valid, int epochs, int startEpoch, long batchesPerEpoch, int seed,
         IEnumerable<LearnerCallback> callbacks, CancellationToken cancellation)
     {
-        if (batchesPerEpoch == 0)
-            throw new ArgumentException($"{train.Description} hold fewer rows than one batch (Options.BatchSize = {_batchSize}); " +
-                "the last incomplete training batch is dropped, as fastai does. Lower BatchSize or add training rows.");
-        var ordered = callbacks.OrderBy(c => c.Order).ToArray();
-        void Raise(Action<LearnerCallback, LearnerState> e)
-        {
-            foreach (var callback in ordered) e(callback, State);
-        }
-
+        var all = callbacks.ToArray();
+        var events = new LearnerEvents(all, State);
+        State.Recorder = all.OfType<Recorder>().SingleOrDefault();
         State.Epochs = epochs;
         State.BatchesPerEpoch = batchesPerEpoch;
         State.Iteration = startEpoch * batchesPerEpoch;
         State.HasValidation = valid is not null;
-        using var decodes = DecodeMetrics.ObserveTrainingPasses(NoteDecodingOnTrainingPass);
-        try
+        events.WithEvents(BeforeFit, () =>
         {
-            Raise((c, s) => c.BeforeFit(s));
             for (int epoch = startEpoch; epoch < epochs; epoch++)
             {
                 cancellation.ThrowIfCancellationRequested();
                 State.Epoch = epoch;
                 State.Random = new Random(unchecked(seed * 31 + epoch * 7 + 3));
-                try
+                events.WithEvents(BeforeEpoch, () =>
                 {
-                    Raise((c, s) => c.BeforeEpoch(s));
-                    TrainingPass(train, seed, Raise, cancellation);
-                    if (valid is not null) ValidationPass(valid, Raise, cancellation);
-                    else EpochTimes = EpochTimes with { Validation = TimeSpan.Zero };
-                }
-                catch (CancelEpochSignal)
-                {
-                    Raise((c, s) => c.AfterCancelEpoch(s));
-                }
-                Raise((c, s) => c.AfterEpoch(s));
+                    TrainingPass(train, seed, events, cancellation);
+                    if (valid is not null) ValidationPass(valid, events, cancellation);
+                }, AfterEpoch, cancellable: AfterCancelEpoch);
             }
-        }
-        catch (CancelFitSignal)
-        {
-            Raise((c, s) => c.AfterCancelFit(s));
-        }
-        Raise((c, s) => c.AfterFit(s));
+        }, AfterFit, cancellable: AfterCancelFit);
         Model.eval();
     }
 
-    private void TrainingPass(TrainingData train, int seed, Action<Action<LearnerCallback, LearnerState>> raise, CancellationToken cancellation)
+    private void TrainingPass(TrainingData train, int seed, LearnerEvents events, CancellationToken cancellation)
     {
         State.Training = true;
         Working.train();
-        NoteSelfShuffle(train);
-        long passStart = Stopwatch.GetTimestamp(), stepTicks = 0;
-        raise((c, s) => c.BeforeTrain(s));
-        using (var reader = new BatchReader(train, _batchSize, EpochRandom(seed, State.Epoch), dropLast: true, "training", cancellation, Prefetch))
+        events.WithEvents(BeforeTrain, () =>
         {
-            int b = 0;
-            foreach (var batch in reader.Batches())
-            {
-                using (batch)
-                {
-                    long stepStart = Stopwatch.GetTimestamp();
-                    State.Batch = b++;
-                    try { OneBatch(batch, raise); }
-                    finally { State.Iteration++; }
-                    stepTicks += Stopwatch.GetTimestamp() - stepStart;
-                }
-                cancellation.ThrowIfCancellationRequested();
-            }
-        }
-        StepPendingGradients();
-        Half?.SyncBuffersToMaster();
-        EpochTimes = (Stopwatch.GetElapsedTime(0, stepTicks), Stopwatch.GetElapsedTime(passStart), TimeSpan.Zero);
-        raise((c, s) => c.AfterTrain(s));
+            using (var reader = new BatchReader(train, BatchSize, EpochRandom(seed, State.Epoch), dropLast: true, "training", cancellation, Prefetch))
+                AllBatches(reader, events, cancellation);
+            StepPendingGradients();
+            Half?.SyncBuffersToMaster();
+        }, AfterTrain);
     }
 
-    private void ValidationPass(TrainingData valid, Action<Action<LearnerCallback, LearnerState>> raise, CancellationToken cancellation)
+    private void ValidationPass(TrainingData valid, LearnerEvents events, CancellationToken cancellation)
     {
-        long start = Stopwatch.GetTimestamp();
         State.Training = false;
         Model.eval();
         Working.eval();
         try
         {
             using var noGrad = torch.no_grad();
-            raise((c, s) => c.BeforeValidate(s));
-            using var reader = new BatchReader(valid, _batchSize, random: null, dropLast: false, "validation", cancellation, Prefetch);
-            int b = 0;
-            foreach (var batch in reader.Batches())
+            events.WithEvents(BeforeValidate, () =>
             {
-                using (batch)
-                {
-                    State.Batch = b++;
-                    OneBatch(batch, raise);
-                }
-                cancellation.ThrowIfCancellationRequested();
-            }
-            raise((c, s) => c.AfterValidate(s));
+                using var reader = new BatchReader(valid, BatchSize, random: null, dropLast: false, "validation", cancellation, Prefetch);
+                AllBatches(reader, events, cancellation);
+            }, AfterValidate);
         }
         finally
         {
             Working.train();
-            EpochTimes = EpochTimes with { Validation = Stopwatch.GetElapsedTime(start) };
         }
     }
+
+    private void AllBatches(BatchReader reader, LearnerEvents events, CancellationToken cancellation)
+    {
+        int b = 0;
+        foreach (var batch in reader.Batches())
+        {
+            using (batch)
+            {
+                State.Batch = b++;
+                try { OneBatch(batch, events); }
+                finally { if (State.Training) State.Iteration++; }
+            }
+            cancellation.ThrowIfCancellationRequested();
+        }
+    }
+
+    /// <summary>
+    /// One training step on <paramref name="batch"/> outside a fit, with the batch events of <paramref name="callbacks"/>
+    /// only (the step trial and benchmarks time it without any); returns its loss.
+    /// </summary>
+    public double TrainBatch(ImageBatch batch, double learningRate, double momentum, IReadOnlyList<LearnerCallback>? callbacks = null)
+    {
+        State.Training = true;
+        Working.train();
+        State.LearningRate = learningRate;
+        State.Momentum = momentum;
+        return OneBatch(batch, new LearnerEvents(callbacks ?? [], State));
+    }
+
+    /// <summary>
+    /// One batch: forward, loss and (training) backward and optimiser step, raising the batch events; returns the loss
+    /// (NaN when a callback cancelled the batch before it was computed).
+    /// </summary>
+    private double OneBatch(ImageBatch batch, LearnerEvents events)
+    {
+        using var scope = torch.NewDisposeScope();
+        bool training = State.Training;
+        State.Input = Input(batch.Features);
+        State.Target = batch.Labels.to(Device);
+        State.BackwardScale = 1;
+        events.WithEvents(BeforeBatch, () =>
+        {
+            State.Prediction = !training ? ValidationForward(State.Input) : Half is null ? Model.forward(State.Input) : Half.Forward(State.Input);
+            events.Raise(AfterPred);
+            State.Loss = State.PerSampleLoss(State.Prediction, State.Target!).mean();
+            events.Raise(AfterLoss);
+            if (!training) return;
+            bool apply = true;
+            events.WithEvents(BeforeBackward, () => apply = Backward(), AfterBackward);
+            events.WithEvents(BeforeStep, () => { if (apply) Step(); }, AfterStep);
+            Optimizer.ZeroGrad();
+        }, AfterBatch, cancellable: AfterCancelBatch);
+        double value = State.LossValue;
+        State.Input = State.Target = null;
+        State.Prediction = null;
+        State.Loss = null;
+        return value;
+    }
+
+    /// <summary>Backpropagates the loss (scaled for gradient accumulation); false when mixed precision skips this step.</summary>
+    private bool Backward()
+    {
+        var loss = State.BackwardScale == 1 ? State.Loss! : State.Loss!.mul(State.BackwardScale);
+        if (Half is not null) return Half.BackwardToMaster(loss);
+        loss.backward();
+        return true;
+    }
+
+    private void Step()
+    {
+        Optimizer.Step(State.LearningRate, State.Momentum);
+        Half?.CopyMasterToWorking();
+    }
+
+    /// <summary>
+    /// Steps with gradients summed over the last batches of a training pass that never reached their optimiser step
+    /// (gradient accumulation over more batches than remained), scaled to their mean, so no batch's gradient is lost or
+    /// carried into the next epoch.
+    /// </summary>
+    private void StepPendingGradients()
+    {
+        if (State.PendingStepScale is not double scale) return;
+        State.PendingStepScale = null;
+        Optimizer.ScaleGradients(scale);
+        Step();
+        Optimizer.ZeroGrad();
+    }
+
+    /// <summary>The batch's images on the device, channels-last if chosen (the half-precision copy keeps the layout).</summary>
+    private Tensor Input(Tensor features)
+    {
+        var x = features.to(Device);
+        return ChannelsLast ? MemoryFormat.ToChannelsLast(x) : x;
+    }
+
+    /// <summary>The per-epoch Random handed to the cursor (drives upstream shuffling and augmentation).</summary>
+    public static Random EpochRandom(int seed, int epoch) => new(unchecked(seed * 1_000_003 + epoch * 7919 + 17));
 
     /// <summary>
     /// fastai's <c>freeze</c>: only the last parameter group (the head) and BatchNorm layers train (<c>train_bn</c>);
@@ -200,128 +233,6 @@ internal sealed class Learner : IDisposable
         foreach (var network in Half is null ? [Model] : new[] { Model, Half.Working })
             foreach (var (name, p) in network.named_parameters())
                 p.requires_grad_(!frozen.Contains(name));
-    }
-
-    /// <summary>
-    /// fastai's LR range test (<see cref="RangeTestCallback"/>) over the training rows, as many epochs as it needs; the
-    /// model, optimiser and loss scale are restored afterwards.
-    /// </summary>
-    public (double[] LearningRates, double[] Losses) RangeTest(TrainingData train, double start, double end, int iterations,
-        bool stopOnDivergence, int seed, CancellationToken cancellation)
-    {
-        long batchesPerEpoch = train.CountRows(cancellation) / _batchSize;
-        var test = new RangeTestCallback(this, start, end, iterations, stopOnDivergence);
-        int epochs = (int)Math.Ceiling((double)iterations / Math.Max(1, batchesPerEpoch));
-        Fit(train, null, epochs, 0, batchesPerEpoch, seed, [test], cancellation);
-        return (test.LearningRates.ToArray(), test.Losses.ToArray());
-    }
-
-    /// <summary>
-    /// One training step on <paramref name="batch"/> outside a fit, with the batch events of <paramref name="callbacks"/>
-    /// only (the step trial and benchmarks time it without any); returns its loss.
-    /// </summary>
-    public double TrainBatch(ImageBatch batch, double learningRate, double momentum, IReadOnlyList<LearnerCallback>? callbacks = null)
-    {
-        State.Training = true;
-        Working.train();
-        State.LearningRate = learningRate;
-        State.Momentum = momentum;
-        var ordered = (callbacks ?? []).OrderBy(c => c.Order).ToArray();
-        return OneBatch(batch, e =>
-        {
-            foreach (var callback in ordered) e(callback, State);
-        });
-    }
-
-    /// <summary>
-    /// One batch: forward, loss and (training) backward and optimiser step, raising the batch events; returns the loss
-    /// (NaN when a callback cancelled the batch before it was computed).
-    /// </summary>
-    private double OneBatch(ImageBatch batch, Action<Action<LearnerCallback, LearnerState>> raise)
-    {
-        using var scope = torch.NewDisposeScope();
-        bool training = State.Training;
-        State.Input = Input(batch.Features);
-        State.Target = batch.Labels.to(Device);
-        State.BackwardScale = 1;
-        try
-        {
-            raise((c, s) => c.BeforeBatch(s));
-            State.Prediction = !training ? ValidationForward(State.Input) : Half is null ? Model.forward(State.Input) : Half.Forward(State.Input);
-            raise((c, s) => c.AfterPred(s));
-            State.Loss = State.PerSampleLoss(State.Prediction, State.Target!).mean();
-            raise((c, s) => c.AfterLoss(s));
-            if (training)
-            {
-                raise((c, s) => c.BeforeBackward(s));
-                bool apply = true;
-                var loss = State.BackwardScale == 1 ? State.Loss! : State.Loss!.mul(State.BackwardScale);
-                if (Half is null) loss.backward();
-                else apply = Half.BackwardToMaster(loss);
-                raise((c, s) => c.AfterBackward(s));
-                raise((c, s) => c.BeforeStep(s));
-                if (apply)
-                {
-                    Optimizer.Step(State.LearningRate, State.Momentum);
-                    Half?.CopyMasterToWorking();
-                }
-                raise((c, s) => c.AfterStep(s));
-                Optimizer.ZeroGrad();
-            }
-        }
-        catch (CancelBatchSignal)
-        {
-            raise((c, s) => c.AfterCancelBatch(s));
-        }
-        raise((c, s) => c.AfterBatch(s));
-        double value = State.LossValue;
-        State.Input = State.Target = null;
-        State.Prediction = null;
-        State.Loss = null;
-        return value;
-    }
-
-    /// <summary>
-    /// Steps with gradients summed over the last batches of a training pass that never reached their optimiser step
-    /// (gradient accumulation over more batches than remained), scaled to their mean, so no batch's gradient is lost or
-    /// carried into the next epoch.
-    /// </summary>
-    private void StepPendingGradients()
-    {
-        if (State.PendingStepScale is not double scale) return;
-        State.PendingStepScale = null;
-        Optimizer.ScaleGradients(scale);
-        Optimizer.Step(State.LearningRate, State.Momentum);
-        Half?.CopyMasterToWorking();
-        Optimizer.ZeroGrad();
-    }
-
-    /// <summary>The batch's images on the device, channels-last if chosen (the half-precision copy keeps the layout).</summary>
-    private Tensor Input(Tensor features)
-    {
-        var x = features.to(Device);
-        return ChannelsLast ? MemoryFormat.ToChannelsLast(x) : x;
-    }
-
-    /// <summary>The per-epoch Random handed to the cursor (drives upstream shuffling and augmentation).</summary>
-    public static Random EpochRandom(int seed, int epoch) => new(unchecked(seed * 1_000_003 + epoch * 7919 + 17));
-
-    private void NoteSelfShuffle(TrainingData train)
-    {
-        if (train.View.CanShuffle || _shuffleNoticeWritten) return;
-        _shuffleNoticeWritten = true;
-        _output.WriteLine($"note: the training data view cannot shuffle; shuffling rows through a pool of {BatchReader.ShufflePoolRows(train, _batchSize)} " +
-            "(LoadPresizedImages, or AppendCacheCheckpoint, before the trainer gives a full shuffle).");
-    }
-
-    private void NoteDecodingOnTrainingPass()
-    {
-        if (_decodeNoticeWritten) return;
-        _decodeNoticeWritten = true;
-        _output.WriteLine("note: this training pass decodes the image files again: no cache lies between LoadImageFiles and the trainer, " +
-            "so every epoch decodes every image. Use LoadPresizedImages (or ImageClassificationPreprocessing) in place of LoadImageFiles → " +
-            "PresizeImages → ImagesToTensor, or put AppendCacheCheckpoint after ImagesToTensor in the same EstimatorChain as the trainer " +
-            "(a chain appended as an IEstimator<ITransformer> is fitted as one step, and its checkpoints do not reach the trainer).");
     }
 
     public void Dispose()

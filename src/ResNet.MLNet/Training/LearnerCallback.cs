@@ -13,12 +13,21 @@ namespace ResNet.MLNet.Training;
 /// <c>AfterStep</c>, <c>AfterBatch</c>; then <c>AfterTrain</c>), the validation pass (<c>BeforeValidate</c>, per batch
 /// <c>BeforeBatch</c>, <c>AfterPred</c>, <c>AfterLoss</c>, <c>AfterBatch</c>; then <c>AfterValidate</c>), <c>AfterEpoch</c>;
 /// finally <c>AfterFit</c>. A cancelled batch, epoch or fit calls <c>AfterCancelBatch</c>/<c>AfterCancelEpoch</c>/
-/// <c>AfterCancelFit</c>, then still its <c>After…</c> event.
+/// <c>AfterCancelFit</c>, then still its <c>After…</c> event. The batch events (<c>BeforeBatch</c> to <c>AfterBatch</c>) run
+/// only in the passes the callback declares (<see cref="RunsInTraining"/>, <see cref="RunsInValidation"/>); the others
+/// always run. An exception a callback throws reaches the caller as an <see cref="InvalidOperationException"/> naming the
+/// callback and the event, the original as its inner exception.
 /// </remarks>
 public abstract class LearnerCallback
 {
-    /// <summary>Lower runs first (fastai's <c>order</c>); the built-in schedule runs at -10, the recorder at 50. Default 0.</summary>
+    /// <summary>Lower runs first (fastai's <c>order</c>); the parameter scheduler runs at -10, the recorder at 50. Default 0.</summary>
     public virtual int Order => 0;
+
+    /// <summary>Whether the batch events run on training batches (fastai's <c>run_train</c>). Default true.</summary>
+    public virtual bool RunsInTraining => true;
+
+    /// <summary>Whether the batch events run on validation batches (fastai's <c>run_valid</c>). Default true.</summary>
+    public virtual bool RunsInValidation => true;
 
     /// <summary>Before the first epoch.</summary>
     public virtual void BeforeFit(LearnerState state) { }
@@ -76,4 +85,33 @@ public abstract class LearnerCallback
 
     /// <summary>After the fit was cancelled.</summary>
     public virtual void AfterCancelFit(LearnerState state) { }
+
+    /// <summary>Calls the method of event <paramref name="e"/>.</summary>
+    internal void Handle(LearnerEvent e, LearnerState state)
+    {
+        Action<LearnerState> handler = e switch
+        {
+            LearnerEvent.BeforeFit => BeforeFit,
+            LearnerEvent.BeforeEpoch => BeforeEpoch,
+            LearnerEvent.BeforeTrain => BeforeTrain,
+            LearnerEvent.BeforeBatch => BeforeBatch,
+            LearnerEvent.AfterPred => AfterPred,
+            LearnerEvent.AfterLoss => AfterLoss,
+            LearnerEvent.BeforeBackward => BeforeBackward,
+            LearnerEvent.AfterBackward => AfterBackward,
+            LearnerEvent.BeforeStep => BeforeStep,
+            LearnerEvent.AfterStep => AfterStep,
+            LearnerEvent.AfterCancelBatch => AfterCancelBatch,
+            LearnerEvent.AfterBatch => AfterBatch,
+            LearnerEvent.AfterTrain => AfterTrain,
+            LearnerEvent.BeforeValidate => BeforeValidate,
+            LearnerEvent.AfterValidate => AfterValidate,
+            LearnerEvent.AfterCancelEpoch => AfterCancelEpoch,
+            LearnerEvent.AfterEpoch => AfterEpoch,
+            LearnerEvent.AfterCancelFit => AfterCancelFit,
+            LearnerEvent.AfterFit => AfterFit,
+            _ => throw new ArgumentOutOfRangeException(nameof(e), e, null),
+        };
+        handler(state);
+    }
 }

@@ -14,12 +14,11 @@ public sealed class LearnerState
     private Tensor? _loss;
     private double? _lossValue;
 
-    internal LearnerState(nn.Module<Tensor, Tensor> model, Func<Tensor, Tensor, Tensor> perSampleLoss, TextWriter log, List<EpochMetrics> history)
+    internal LearnerState(nn.Module<Tensor, Tensor> model, Func<Tensor, Tensor, Tensor> perSampleLoss, TextWriter log)
     {
         Model = model;
         _perSampleLoss = perSampleLoss;
         Log = log;
-        HistoryList = history;
     }
 
     /// <summary>The network being trained (the fp32 master weights with mixed precision).</summary>
@@ -96,10 +95,20 @@ public sealed class LearnerState
     /// <summary>A generator for callbacks' random draws (MixUp, CutMix), seeded from the run's seed and the epoch.</summary>
     public Random Random { get; internal set; } = new(0);
 
-    /// <summary>The metrics of the epochs done so far.</summary>
-    public IReadOnlyList<EpochMetrics> History => HistoryList;
+    /// <summary>The metrics of the epochs done so far (the recorder's).</summary>
+    public IReadOnlyList<EpochMetrics> History => Recorder?.History ?? [];
 
-    internal List<EpochMetrics> HistoryList { get; }
+    /// <summary>The recorder's smoothed training loss (fastai's <c>smooth_loss</c>; NaN before the first training batch).</summary>
+    public double SmoothedLoss => Recorder?.Smoothed.Value ?? double.NaN;
+
+    /// <summary>The fit's recorder (fastai's <c>learn.recorder</c>), or null when the fit records nothing (the LR range test).</summary>
+    internal Recorder? Recorder { get; set; }
+
+    /// <summary>The optimiser (its state is saved and restored by checkpoints and the range test).</summary>
+    internal FastaiAdam? Optimizer { get; init; }
+
+    /// <summary>The half-precision working copy and its loss scaler, when training in fp16 or bf16.</summary>
+    internal HalfPrecisionCopy? Half { get; init; }
 
     /// <summary>The trainer's loss for each sample (cross-entropy, label-smoothed when configured): <c>[N]</c>.</summary>
     public Tensor PerSampleLoss(Tensor prediction, Tensor target) => _perSampleLoss(prediction, target);

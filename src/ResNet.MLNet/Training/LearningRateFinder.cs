@@ -62,8 +62,21 @@ public sealed class LearningRateFinder
             throw new ArgumentOutOfRangeException(nameof(StartLearningRate), "LearningRateFinder needs 0 < StartLearningRate < EndLearningRate < ∞.");
         if (Iterations < 10) throw new ArgumentOutOfRangeException(nameof(Iterations), Iterations, "LearningRateFinder needs at least 10 iterations.");
         using var run = ResNetTrainer.Prepare(_options, input, forRangeTest: true);
-        var result = run.Learner.RangeTest(run.Train, StartLearningRate, EndLearningRate, Iterations, StopOnDivergence, run.Seed, _options.CancellationToken);
-        return new LearningRateFinderResult(result.LearningRates, result.Losses, Iterations);
+        return RangeTest(run, StartLearningRate, EndLearningRate, Iterations, StopOnDivergence, _options.CancellationToken);
+    }
+
+    /// <summary>
+    /// fastai's LR range test over the training rows of <paramref name="run"/>, as many epochs as it needs: a fit with the
+    /// range-test <see cref="ParamScheduler"/> and a <see cref="RangeTestCallback"/>, which restores the model, optimiser
+    /// and loss scale afterwards.
+    /// </summary>
+    internal static LearningRateFinderResult RangeTest(TrainingRun run, double start, double end, int iterations, bool stopOnDivergence,
+        CancellationToken cancellation)
+    {
+        var test = new RangeTestCallback(iterations, stopOnDivergence);
+        int epochs = (int)Math.Ceiling((double)iterations / Math.Max(1, run.BatchesPerEpoch));
+        run.Fit(epochs, startEpoch: 0, [ParamScheduler.RangeTest(start, end, iterations), test], cancellation);
+        return new LearningRateFinderResult([.. test.LearningRates], [.. test.Losses], iterations);
     }
 
     /// <summary>The range test as the last step of a chain: ML.NET hands it the chain's output, cache checkpoints included.</summary>

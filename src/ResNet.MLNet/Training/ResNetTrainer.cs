@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using ResNet.MLNet.Data;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -40,15 +41,14 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
                 "train with a CheckpointDirectory first, or set Resume = false to start over.", checkpointPath);
         using var run = Prepare(o, input, forRangeTest: false);
         var learner = run.Learner;
-        var schedule = new OneCycleSchedule(o.MaxLearningRate, o.PctStart, o.Div, o.DivFinal);
         var identity = new TrainingCheckpoint(o.Architecture.Name, run.Train.ClassCount, run.Train.ImageShape, o.Epochs,
             run.BatchesPerEpoch, o.MaxLearningRate, run.Seed);
         int startEpoch = 0;
         if (o.Resume)
         {
-            startEpoch = identity.Load(o.CheckpointDirectory!, learner);
+            startEpoch = identity.Load(o.CheckpointDirectory!, learner, run.Recorder);
             run.Log.WriteLine($"Resuming from {checkpointPath} after epoch {startEpoch - 1}.");
-            foreach (var m in learner.History) learner.Table.Write(m);
+            run.Recorder.WriteTable();
         }
         if (startEpoch == 0 && (o.InitialModel ?? (object?)o.InitialWeights) is not null)
         {
@@ -58,10 +58,10 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
             run.Log.WriteLine($"note: training continues from the weights of {source} ({weights.Architecture}, {weights.ClassCount} classes).");
         }
         if (o.FineTune) FineTune(o, run, identity);
-        else learner.Fit(run.Train, run.Valid, o.Epochs, startEpoch, run.BatchesPerEpoch, run.Seed, Callbacks(o, run, schedule, identity), o.CancellationToken);
+        else run.Fit(o.Epochs, startEpoch, Callbacks(o, run, ParamScheduler.OneCycle(o.MaxLearningRate, o.PctStart, o.Div, o.DivFinal), identity), o.CancellationToken);
 
         return new ResNetTransformer(run.ReleaseModel(), run.Device, o.Architecture.Name, run.ClassNames, run.Train.Label.Type,
-            o.LabelColumnName, o.FeatureColumnName, run.Train.ImageShape, learner.History.ToArray(), learner.ChannelsLast, o.BatchSize)
+            o.LabelColumnName, o.FeatureColumnName, run.Train.ImageShape, [.. run.Recorder.History], learner.ChannelsLast, o.BatchSize)
         {
             Bf16Scoring = run.ReleaseBf16Scoring(),
         };
@@ -82,14 +82,12 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
                 $"then {o.Epochs} of the whole network (lr {baseLr / 2 / o.LearningRateMultiplier:G3}…{baseLr / 2:G3} over {groups} groups).");
             learner.Freeze();
             learner.Optimizer.SetGroupMultipliers([.. Enumerable.Repeat(0.1, groups - 1), 1.0]);   // fastai's slice(base_lr)
-            learner.Fit(run.Train, run.Valid, o.FreezeEpochs, 0, run.BatchesPerEpoch, run.Seed,
-                Callbacks(o, run, new OneCycleSchedule(baseLr, 0.99, o.Div, o.DivFinal), identity), o.CancellationToken);
+            run.Fit(o.FreezeEpochs, 0, Callbacks(o, run, ParamScheduler.OneCycle(baseLr, 0.99, o.Div, o.DivFinal), identity), o.CancellationToken);
         }
         baseLr /= 2;
         learner.Unfreeze();
         learner.Optimizer.SetGroupMultipliers(EvenMultipliers(1 / o.LearningRateMultiplier, groups));
-        learner.Fit(run.Train, run.Valid, o.Epochs, 0, run.BatchesPerEpoch, run.Seed,
-            Callbacks(o, run, new OneCycleSchedule(baseLr, 0.3, 5, o.DivFinal), identity), o.CancellationToken);
+        run.Fit(o.Epochs, 0, Callbacks(o, run, ParamScheduler.OneCycle(baseLr, 0.3, 5, o.DivFinal), identity), o.CancellationToken);
     }
 
     /// <summary>fastai's <c>even_mults(lo, 1, n)</c>: n multipliers spaced geometrically from <paramref name="lowest"/> to 1.</summary>
@@ -97,25 +95,14 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
         n == 1 ? [1.0] : Enumerable.Range(0, n).Select(i => lowest * Math.Pow(1 / lowest, (double)i / (n - 1))).ToArray();
 
     /// <summary>
-    /// The callbacks of a fit: the one-cycle schedule, the divergence check, the recorder (epoch table, history,
-    /// <c>MetricsCallback</c> and <c>Progress</c>), the progress bar, checkpoints, the recipes the options ask for
+    /// The callbacks of a fit: the one-cycle schedule, the divergence check, the run's recorder, the progress bar, checkpoints, the recipes the options ask for
     /// (SaveBestModel, EarlyStopping, MixUp, CutMix, GradientAccumulation) and the user's own.
     /// </summary>
-    private static List<LearnerCallback> Callbacks(Options o, TrainingRun run, OneCycleSchedule schedule, TrainingCheckpoint identity)
+    private static List<LearnerCallback> Callbacks(Options o, TrainingRun run, ParamScheduler schedule, TrainingCheckpoint identity)
     {
-        var learner = run.Learner;
-        var callbacks = new List<LearnerCallback>
-        {
-            new OneCycleScheduler(schedule),
-            new DivergenceGuard(learner.Smoothed, run.Train.ClassCount),
-            new Recorder(learner, run.Valid?.Description, o.Metrics.ToArray(), m =>
-            {
-                o.MetricsCallback?.Invoke(m);
-                o.Progress?.Report(m);
-            }),
-        };
-        if (o.ShowProgressBar && ProgressBar.IsTerminal(run.Log)) callbacks.Add(new ProgressCallback(learner, run.Log));
-        if (o.CheckpointDirectory is not null) callbacks.Add(new CheckpointCallback(identity, o.CheckpointDirectory, learner, o.CancellationToken));
+        var callbacks = new List<LearnerCallback> { schedule, new DivergenceGuard(run.Train.ClassCount), run.Recorder };
+        if (o.ShowProgressBar && ConsoleProgressBar.IsTerminal(run.Log)) callbacks.Add(new ProgressCallback());
+        if (o.CheckpointDirectory is not null) callbacks.Add(new CheckpointCallback(identity, o.CheckpointDirectory, o.CancellationToken));
         if (o.AfterBatch is not null) callbacks.Add(new BatchLossHook(o.AfterBatch));
         if (o.SaveBestModel) callbacks.Add(new SaveBestModel(o.Monitor, o.MinDelta));
         if (o.EarlyStoppingPatience is int patience) callbacks.Add(new EarlyStopping(o.Monitor, o.MinDelta, patience));
@@ -174,7 +161,12 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
             else if (o.MixedPrecision && candidates.Any(c => c.HalfPrecision is not null))
                 log.WriteLine("MixedPrecision: training in fp32 (its steps were faster than bf16 steps on this CPU).");
             var learner = new Learner(model, device, o.BatchSize, o.WeightDecay, half, log, settings.ChannelsLast, new ClassificationLoss(o.LabelSmoothing));
-            return new TrainingRun(learner, train, valid, seed, batchesPerEpoch, classNames, log, device);
+            var recorder = new Recorder(log, valid?.Description, o.Metrics.ToArray(), m =>
+            {
+                o.MetricsCallback?.Invoke(m);
+                o.Progress?.Report(m);
+            });
+            return new TrainingRun(learner, recorder, train, valid, seed, batchesPerEpoch, classNames, log, device);
         }
         catch
         {

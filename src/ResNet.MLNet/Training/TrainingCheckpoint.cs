@@ -22,7 +22,7 @@ internal sealed record TrainingCheckpoint(string Architecture, int ClassCount, i
     /// Writes the checkpoint after <paramref name="epochsDone"/> epochs. A cancellation arriving meanwhile does not stop it:
     /// the finished epoch is what a resumed run starts from.
     /// </summary>
-    public void Save(string directory, Learner learner, int epochsDone, CancellationToken cancellationToken = default)
+    public void Save(string directory, LearnerState state, int epochsDone, CancellationToken cancellationToken = default)
     {
         Directory.CreateDirectory(directory);
         AtomicFile.DeleteStale(directory);
@@ -33,12 +33,13 @@ internal sealed record TrainingCheckpoint(string Architecture, int ClassCount, i
             writer.Write(Version);
             WriteIdentity(writer);
             writer.Write(epochsDone);
-            writer.Write(learner.Smoothed.Count);
-            writer.Write(learner.Smoothed.RawAverage);
-            writer.Write(learner.Half?.Scaler.Scale ?? 0);
-            writer.Write(learner.Half?.Scaler.CleanSteps ?? 0);
-            writer.Write(learner.History.Count);
-            foreach (var m in learner.History)
+            var recorder = state.Recorder!;
+            writer.Write(recorder.Smoothed.Count);
+            writer.Write(recorder.Smoothed.RawAverage);
+            writer.Write(state.Half?.Scaler.Scale ?? 0);
+            writer.Write(state.Half?.Scaler.CleanSteps ?? 0);
+            writer.Write(recorder.History.Count);
+            foreach (var m in recorder.History)
             {
                 writer.Write(m.Epoch);
                 writer.Write(m.TrainLoss);
@@ -46,14 +47,17 @@ internal sealed record TrainingCheckpoint(string Architecture, int ClassCount, i
                 writer.Write(m.Accuracy ?? double.NaN);
                 writer.Write(m.Duration.Ticks);
             }
-            learner.Model.save(writer);
-            learner.Optimizer.Save(writer);
+            state.Model.save(writer);
+            state.Optimizer!.Save(writer);
             writer.Flush();
         }, cancellationToken, finishWhenCancelled: true);
     }
 
-    /// <summary>Loads the checkpoint into <paramref name="learner"/> and returns the number of epochs it had completed.</summary>
-    public int Load(string directory, Learner learner)
+    /// <summary>
+    /// Loads the checkpoint into <paramref name="learner"/> and <paramref name="recorder"/> and returns the number of epochs
+    /// it had completed.
+    /// </summary>
+    public int Load(string directory, Learner learner, Recorder recorder)
     {
         string path = PathIn(directory);
         try
@@ -72,17 +76,17 @@ internal sealed record TrainingCheckpoint(string Architecture, int ClassCount, i
             double scale = reader.ReadDouble();
             int clean = reader.ReadInt32();
             int historyCount = reader.ReadInt32();
-            learner.History.Clear();
+            var history = new List<EpochMetrics>();
             for (int i = 0; i < historyCount; i++)
             {
                 int epoch = reader.ReadInt32();
                 double train = reader.ReadDouble(), valid = reader.ReadDouble(), accuracy = reader.ReadDouble();
                 var duration = TimeSpan.FromTicks(reader.ReadInt64());
-                learner.History.Add(new EpochMetrics(epoch, train, double.IsNaN(valid) ? null : valid, double.IsNaN(accuracy) ? null : accuracy, duration));
+                history.Add(new EpochMetrics(epoch, train, double.IsNaN(valid) ? null : valid, double.IsNaN(accuracy) ? null : accuracy, duration));
             }
             learner.Model.load(reader);
             learner.Optimizer.Load(reader);
-            learner.Smoothed.Restore(smoothCount, smoothAverage);
+            recorder.Restore(history, smoothCount, smoothAverage);
             if (learner.Half is not null)
             {
                 if (scale > 0) learner.Half.Scaler.Restore(scale, clean);

@@ -22,7 +22,7 @@ public sealed class RawStepRunner : IDisposable
     private readonly Tensor _x;
     private readonly Tensor _y;
     private readonly ImageBatch _batch;
-    private readonly OneCycleSchedule _schedule = new(1e-3);
+    private readonly ParamScheduler _schedule = ParamScheduler.OneCycle(1e-3);
     private int _step;
 
     /// <param name="halfPrecision">BFloat16: the trainer's mixed-precision step (bf16 working copy, fp32 master weights); null: fp32.</param>

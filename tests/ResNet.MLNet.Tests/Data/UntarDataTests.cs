@@ -384,7 +384,7 @@ public class UntarDataTests
     private static string ConsoleProgressBarText(DownloadProgress progress)
     {
         using var writer = new StringWriter();
-        ConsoleProgressBar.ForWriter(writer).Report(progress);
+        ConsoleProgressBar.ForDownloads(writer).Report(progress);
         return writer.ToString();
     }
 

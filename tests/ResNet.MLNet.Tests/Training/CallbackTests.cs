@@ -200,7 +200,7 @@ public class CallbackTests
         for (int i = 0; i < n; i++) x[i, 0, 0, i] = 1f;
         y = tensor(Enumerable.Range(0, n).Select(i => (long)(i % 3)).ToArray());
         var loss = new ClassificationLoss(0);
-        return new LearnerState(nn.Identity(), loss.PerSample, TextWriter.Null, []) { Training = true, Input = x, Target = y, Random = new Random(8) };
+        return new LearnerState(nn.Identity(), loss.PerSample, TextWriter.Null) { Training = true, Input = x, Target = y, Random = new Random(8) };
     }
 
     [Fact]
@@ -252,7 +252,7 @@ public class CallbackTests
         var x = arange(1, n + 1, dtype: ScalarType.Float32).view(n, 1, 1, 1).expand(n, 3, h, w).contiguous();
         var y = tensor(Enumerable.Range(0, n).Select(i => (long)i).ToArray());
         var loss = new ClassificationLoss(0);
-        var state = new LearnerState(nn.Identity(), loss.PerSample, TextWriter.Null, []) { Training = true, Input = x, Target = y, Random = new Random(2) };
+        var state = new LearnerState(nn.Identity(), loss.PerSample, TextWriter.Null) { Training = true, Input = x, Target = y, Random = new Random(2) };
         var cutMix = new CutMix(1.0);
         cutMix.BeforeBatch(state);
         var (left, top, right, bottom, lambda) = cutMix.LastBox;

@@ -9,11 +9,11 @@ public sealed class DivergenceTests
     [Fact]
     public void TheLimitIsAHundredTimesTheFirstBatchLossOrLnClasses()
     {
-        var guard = new DivergenceGuard(new SmoothedLoss(), classCount: 10);
+        var guard = new DivergenceGuard(classCount: 10);
         guard.CheckTraining(loss: 1.0, smoothedLoss: 1.0, epoch: 0, batch: 0, learningRate: 1e-3);
         Assert.Equal(100 * Math.Log(10), guard.Limit!.Value, 9);      // ln(10) = 2.30 > the first loss
 
-        var high = new DivergenceGuard(new SmoothedLoss(), classCount: 2);
+        var high = new DivergenceGuard(classCount: 2);
         high.CheckTraining(loss: 5.0, smoothedLoss: 5.0, epoch: 0, batch: 0, learningRate: 1e-3);
         Assert.Equal(500, high.Limit!.Value, 9);
         high.CheckTraining(loss: 400, smoothedLoss: 499, epoch: 0, batch: 1, learningRate: 1e-3);

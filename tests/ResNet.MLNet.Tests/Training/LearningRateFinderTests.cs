@@ -50,11 +50,11 @@ public class LearningRateFinderTests
         var data = SquaresData.Load(ml, perClassTrain: 8, perClassValid: 2);
         using var run = ResNetTrainer.Prepare(Options(), data, forRangeTest: true);
         var before = run.Learner.Model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
-        var result = run.Learner.RangeTest(run.Train, 1e-7, 10, 20, stopOnDivergence: true, seed: 1, CancellationToken.None);
-        Assert.True(result.LearningRates.Length > 3);
+        var result = LearningRateFinder.RangeTest(run, 1e-7, 10, 20, stopOnDivergence: true, CancellationToken.None);
+        Assert.True(result.LearningRates.Count > 3);
         foreach (var (name, tensor) in run.Learner.Model.state_dict())
             Assert.True(tensor.eq(before[name]).all().item<bool>(), $"{name} changed");
-        Assert.Equal(0, run.Learner.Smoothed.Count);
+        Assert.Equal(0, run.Recorder.Smoothed.Count);
         foreach (var p in run.Learner.Model.parameters()) Assert.Null(p.grad);
     }
 

@@ -5,8 +5,10 @@ internal sealed class BatchLossHook(Action<int, int, double> afterBatch) : Learn
 {
     public override int Order => 80;
 
+    public override bool RunsInValidation => false;
+
     public override void AfterBatch(LearnerState state)
     {
-        if (state.Training && state.Loss is not null) afterBatch(state.Epoch, state.Batch, state.LossValue);
+        if (state.Loss is not null) afterBatch(state.Epoch, state.Batch, state.LossValue);
     }
 }

@@ -26,9 +26,11 @@ public sealed class CutMix : LearnerCallback
     public (int Left, int Top, int Right, int Bottom, double Lambda) LastBox { get; private set; }
 
     /// <inheritdoc />
+    public override bool RunsInValidation => false;
+
+    /// <inheritdoc />
     public override void BeforeBatch(LearnerState state)
     {
-        if (!state.Training) return;
         var x = state.Input!;
         int n = (int)x.shape[0], h = (int)x.shape[2], w = (int)x.shape[3];
         double lambda = BetaDistribution.Sample(state.Random, Alpha);
@@ -53,7 +55,7 @@ public sealed class CutMix : LearnerCallback
     /// <inheritdoc />
     public override void AfterLoss(LearnerState state)
     {
-        if (!state.Training || _partnerTarget is null) return;
+        if (_partnerTarget is null) return;
         var own = state.PerSampleLoss(state.Prediction!, state.Target!);
         var partner = state.PerSampleLoss(state.Prediction!, _partnerTarget);
         state.Loss = own.mul(_lambda).add(partner.mul(1 - _lambda)).mean();

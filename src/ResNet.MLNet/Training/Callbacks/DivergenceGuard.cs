@@ -7,7 +7,7 @@ namespace ResNet.MLNet.Training;
 /// guess's loss) when that is larger. Runs after the recorder (which smooths the loss and records the epoch) and before
 /// the callbacks that keep a model (best model, checkpoints), so a diverged epoch is never kept.
 /// </summary>
-internal sealed class DivergenceGuard(SmoothedLoss smoothed, int classCount) : LearnerCallback
+internal sealed class DivergenceGuard(int classCount) : LearnerCallback
 {
     /// <summary>How many times the reference loss a loss may reach.</summary>
     public const double Factor = 100;
@@ -19,16 +19,18 @@ internal sealed class DivergenceGuard(SmoothedLoss smoothed, int classCount) : L
     /// <summary>The loss above which the fit stops (known after the first training batch).</summary>
     public double? Limit => _limit;
 
+    public override bool RunsInValidation => false;
+
     public override void AfterLoss(LearnerState state)
     {
-        if (state.Training && !double.IsFinite(state.LossValue))
+        if (!double.IsFinite(state.LossValue))
             throw new TrainingDivergedException(state.Epoch, state.Batch, state.LossValue, state.LearningRate);
     }
 
     public override void AfterBatch(LearnerState state)
     {
-        if (state.Training && state.Loss is not null)
-            CheckTraining(state.LossValue, smoothed.Value, state.Epoch, state.Batch, state.LearningRate);
+        if (state.Loss is not null)
+            CheckTraining(state.LossValue, state.SmoothedLoss, state.Epoch, state.Batch, state.LearningRate);
     }
 
     public override void AfterEpoch(LearnerState state)

@@ -23,9 +23,11 @@ public sealed class MixUp : LearnerCallback
     public double Alpha { get; }
 
     /// <inheritdoc />
+    public override bool RunsInValidation => false;
+
+    /// <inheritdoc />
     public override void BeforeBatch(LearnerState state)
     {
-        if (!state.Training) return;
         var x = state.Input!;
         int n = (int)x.shape[0];
         var lambdas = new float[n];
@@ -44,7 +46,7 @@ public sealed class MixUp : LearnerCallback
     /// <inheritdoc />
     public override void AfterLoss(LearnerState state)
     {
-        if (!state.Training || _lambda is null) return;
+        if (_lambda is null) return;
         var own = state.PerSampleLoss(state.Prediction!, state.Target!);
         var partner = state.PerSampleLoss(state.Prediction!, _partnerTarget!);
         state.Loss = own.mul(_lambda).add(partner.mul(_lambda.neg().add(1))).mean();

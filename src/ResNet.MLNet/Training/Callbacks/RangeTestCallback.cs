@@ -1,12 +1,12 @@
 namespace ResNet.MLNet.Training;
 
 /// <summary>
-/// fastai's <c>LRFinder</c>: lr = start·(end/start)^(i/iterations) for training batch i, momentum 0.9; records the
-/// smoothed loss of every batch; stops after <c>iterations</c> batches, or when the smoothed loss exceeds 4× its best
-/// (with <c>stopOnDivergence</c>) or stops being finite. The model (weights and BatchNorm statistics), optimiser state
-/// and loss scale are saved before the fit and restored after it.
+/// The recording half of fastai's <c>LRFinder</c> (the schedule is <see cref="ParamScheduler.RangeTest"/>): records the
+/// learning rate and smoothed loss of every batch; stops after <c>iterations</c> batches, or when the smoothed loss
+/// exceeds 4× its best (with <c>stopOnDivergence</c>) or stops being finite. The model (weights and BatchNorm
+/// statistics), optimiser state and loss scale are saved before the fit and restored after it.
 /// </summary>
-internal sealed class RangeTestCallback(Learner learner, double start, double end, int iterations, bool stopOnDivergence) : LearnerCallback
+internal sealed class RangeTestCallback(int iterations, bool stopOnDivergence) : LearnerCallback
 {
     private readonly SmoothedLoss _smoothed = new();
     private readonly MemoryStream _saved = new();
@@ -16,20 +16,16 @@ internal sealed class RangeTestCallback(Learner learner, double start, double en
     public List<double> LearningRates { get; } = [];
     public List<double> Losses { get; } = [];
 
+    public override bool RunsInValidation => false;
+
     public override void BeforeFit(LearnerState state)
     {
         using (var writer = new BinaryWriter(_saved, System.Text.Encoding.UTF8, leaveOpen: true))
         {
-            learner.Model.save(writer);
-            learner.Optimizer.Save(writer);
+            state.Model.save(writer);
+            state.Optimizer!.Save(writer);
         }
-        _savedScale = learner.Half is null ? (1.0, 0) : (learner.Half.Scaler.Scale, learner.Half.Scaler.CleanSteps);
-    }
-
-    public override void BeforeBatch(LearnerState state)
-    {
-        state.LearningRate = start * Math.Pow(end / start, (double)LearningRates.Count / iterations);
-        state.Momentum = 0.9;
+        _savedScale = state.Half is null ? (1.0, 0) : (state.Half.Scaler.Scale, state.Half.Scaler.CleanSteps);
     }
 
     public override void AfterBatch(LearnerState state)
@@ -48,10 +44,10 @@ internal sealed class RangeTestCallback(Learner learner, double start, double en
     {
         _saved.Position = 0;
         using var reader = new BinaryReader(_saved);
-        learner.Model.load(reader);
-        learner.Optimizer.Load(reader);
-        learner.Optimizer.ZeroGrad();
-        learner.Half?.Scaler.Restore(_savedScale.Scale, _savedScale.CleanSteps);
-        learner.Half?.SyncAllFromMaster();
+        state.Model.load(reader);
+        state.Optimizer!.Load(reader);
+        state.Optimizer.ZeroGrad();
+        state.Half?.Scaler.Restore(_savedScale.Scale, _savedScale.CleanSteps);
+        state.Half?.SyncAllFromMaster();
     }
 }

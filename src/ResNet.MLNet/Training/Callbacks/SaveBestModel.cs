@@ -47,12 +47,7 @@ public sealed class SaveBestModel : LearnerCallback
         _best.SetLength(0);
         using (var writer = new BinaryWriter(_best, System.Text.Encoding.UTF8, leaveOpen: true))
             state.Model.save(writer);
-        if (_bestEpoch >= 0)
-        {
-            int previous = state.HistoryList.FindIndex(h => h.Epoch == _bestEpoch);
-            if (previous >= 0) state.HistoryList[previous] = state.HistoryList[previous] with { IsBest = false };
-        }
-        state.HistoryList[^1] = m with { IsBest = true };
+        state.Recorder!.MarkLatestBest();
         _bestEpoch = state.Epoch;
         state.Log.WriteLine($"Better model found at epoch {state.Epoch} with {Monitor} value: {_tracker.Best!.Value.ToString("G6", CultureInfo.InvariantCulture)}.");
     }

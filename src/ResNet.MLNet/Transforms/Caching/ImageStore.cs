@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using ResNet.MLNet.Data;
 using ResNet.MLNet.IO;
 using ResNet.MLNet.Training;
 
@@ -73,7 +74,7 @@ internal sealed class ImageStore : IDisposable
         var log = cache.Log;
         log?.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"image cache: decoding {paths.Length:N0} images ({recipe.Method.ToString().ToLowerInvariant()} to {recipe.Size} px) {where}"));
-        var bar = log is not null && ProgressBar.IsTerminal(log) ? new ProgressBar(log, "decoding", paths.Length) : null;
+        var bar = log is not null && ConsoleProgressBar.IsTerminal(log) ? new ConsoleProgressBar(log, "decoding", paths.Length) : null;
         var clock = Stopwatch.StartNew();
         long count = 0;
         var gate = new Lock();
@@ -83,7 +84,7 @@ internal sealed class ImageStore : IDisposable
             {
                 long n = Interlocked.Increment(ref count);
                 if (bar is null) return;
-                lock (gate) bar.Update(n, null);
+                lock (gate) bar.Update(n);
             }, cache.CancellationToken);
         }
         finally

@@ -2,12 +2,12 @@ using ResNet.MLNet.Training;
 
 namespace ResNet.MLNet.Tests.Training;
 
-public class OneCycleScheduleTests
+public class ParamSchedulerTests
 {
     [Fact]
     public void LearningRateMatchesFastaiAtStartPeakAndEnd()
     {
-        var s = new OneCycleSchedule(1e-2);
+        var s = ParamScheduler.OneCycle(1e-2);
         Assert.Equal(1e-2 / 25, s.LearningRate(0), 12);
         Assert.Equal(1e-2, s.LearningRate(0.25), 12);
         Assert.Equal(1e-2 / 1e5, s.LearningRate(1), 15);
@@ -20,7 +20,7 @@ public class OneCycleScheduleTests
     [Fact]
     public void MomentumMirrorsTheLearningRate()
     {
-        var s = new OneCycleSchedule(3e-3);
+        var s = ParamScheduler.OneCycle(3e-3);
         Assert.Equal(0.95, s.Momentum(0), 12);
         Assert.Equal(0.85, s.Momentum(0.25), 12);
         Assert.Equal(0.95, s.Momentum(1), 12);
@@ -30,15 +30,15 @@ public class OneCycleScheduleTests
     [Fact]
     public void CosineIsFastaisSchedCos()
     {
-        Assert.Equal(2.0, OneCycleSchedule.Cosine(2, 10, 0), 12);
-        Assert.Equal(10.0, OneCycleSchedule.Cosine(2, 10, 1), 12);
-        Assert.Equal(2 + (1 + Math.Cos(Math.PI * 0.7)) * 8 / 2, OneCycleSchedule.Cosine(2, 10, 0.3), 12);
+        Assert.Equal(2.0, ParamScheduler.Cosine(2, 10, 0), 12);
+        Assert.Equal(10.0, ParamScheduler.Cosine(2, 10, 1), 12);
+        Assert.Equal(2 + (1 + Math.Cos(Math.PI * 0.7)) * 8 / 2, ParamScheduler.Cosine(2, 10, 0.3), 12);
     }
 
     [Fact]
     public void RejectsBadSettings()
     {
-        Assert.Throws<ArgumentOutOfRangeException>(() => new OneCycleSchedule(0));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new OneCycleSchedule(1e-3, pctStart: 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ParamScheduler.OneCycle(0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ParamScheduler.OneCycle(1e-3, pctStart: 1));
     }
 }
