@@ -8,6 +8,15 @@ namespace ResNet.MLNet.Training;
 /// <param name="Duration">Wall-clock time of the epoch (training and validation).</param>
 public sealed record EpochMetrics(int Epoch, double TrainLoss, double? ValidLoss, double? Accuracy, TimeSpan Duration)
 {
+    /// <summary>The epoch table's name of <see cref="TrainLoss"/>, as a monitor of <c>SaveBestModel</c> and <c>EarlyStopping</c> spells it.</summary>
+    public const string TrainLossColumn = "train_loss";
+
+    /// <summary>The epoch table's name of <see cref="ValidLoss"/>.</summary>
+    public const string ValidLossColumn = "valid_loss";
+
+    /// <summary>The epoch table's name of <see cref="Accuracy"/>.</summary>
+    public const string AccuracyColumn = "accuracy";
+
     /// <summary>Part of <see cref="Duration"/> spent in training steps (forward, backward, optimiser).</summary>
     public TimeSpan StepTime { get; init; }
 

@@ -9,7 +9,7 @@ namespace ResNet.MLNet.Training;
 /// </summary>
 internal sealed class EpochTable(TextWriter output)
 {
-    private static readonly string[] Names = ["epoch", "train_loss", "valid_loss", "accuracy", "time"];
+    private static readonly string[] Names = ["epoch", EpochMetrics.TrainLossColumn, EpochMetrics.ValidLossColumn, EpochMetrics.AccuracyColumn, "time"];
     private bool _headerWritten;
 
     public static string Header => HeaderFor([]);

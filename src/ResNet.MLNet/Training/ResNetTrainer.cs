@@ -127,7 +127,7 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
         else if (!forRangeTest && split is not null)
             valid = TrainingData.Create(input, o.FeatureColumnName, o.LabelColumnName, split, keepWhen: true,
                 $"the validation rows ({split} = true)", "The training data");
-        if (!forRangeTest && valid is null && (o.SaveBestModel || o.EarlyStoppingPatience is not null) && o.Monitor != "train_loss")
+        if (!forRangeTest && valid is null && (o.SaveBestModel || o.EarlyStoppingPatience is not null) && o.Monitor != EpochMetrics.TrainLossColumn)
             throw new ArgumentException($"Options.SaveBestModel and Options.EarlyStoppingPatience monitor '{o.Monitor}' (Options.Monitor), which needs " +
                 "validation data: set ValidationColumnName or ValidationSet, or monitor \"train_loss\".");
         if (valid is not null && valid.ClassCount != train.ClassCount)

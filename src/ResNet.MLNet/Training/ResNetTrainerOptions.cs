@@ -114,7 +114,7 @@ public sealed partial class ResNetTrainer
         public int? EarlyStoppingPatience { get; set; }
 
         /// <summary>The epoch-table column <see cref="SaveBestModel"/> and <see cref="EarlyStoppingPatience"/> follow: "valid_loss" (default), "accuracy" or a metric's name.</summary>
-        public string Monitor { get; set; } = "valid_loss";
+        public string Monitor { get; set; } = EpochMetrics.ValidLossColumn;
 
         /// <summary>The least change of <see cref="Monitor"/> that counts as an improvement. Default 0.</summary>
         public float MinDelta { get; set; }

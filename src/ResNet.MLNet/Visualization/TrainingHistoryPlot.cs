@@ -20,10 +20,10 @@ public static class TrainingHistoryPlot
             Position = AxisPosition.Bottom, Title = "epoch", MajorGridlineStyle = LineStyle.Dot, MinimumMajorStep = 1, MinimumMinorStep = 1, StringFormat = "0",
         });
         model.Axes.Add(new LinearAxis { Position = AxisPosition.Left, Title = "loss", MajorGridlineStyle = LineStyle.Dot, Key = "loss" });
-        model.Axes.Add(new LinearAxis { Position = AxisPosition.Right, Title = "accuracy", Minimum = 0, Maximum = 1, Key = "accuracy" });
-        var train = new LineSeries { Title = "train_loss", YAxisKey = "loss", MarkerType = MarkerType.Circle, Color = OxyColor.FromRgb(31, 119, 180) };
-        var valid = new LineSeries { Title = "valid_loss", YAxisKey = "loss", MarkerType = MarkerType.Circle, Color = OxyColor.FromRgb(255, 127, 14) };
-        var accuracy = new LineSeries { Title = "accuracy", YAxisKey = "accuracy", MarkerType = MarkerType.Square, LineStyle = LineStyle.Dash, Color = OxyColor.FromRgb(44, 160, 44) };
+        model.Axes.Add(new LinearAxis { Position = AxisPosition.Right, Title = EpochMetrics.AccuracyColumn, Minimum = 0, Maximum = 1, Key = "accuracy" });
+        var train = new LineSeries { Title = EpochMetrics.TrainLossColumn, YAxisKey = "loss", MarkerType = MarkerType.Circle, Color = OxyColor.FromRgb(31, 119, 180) };
+        var valid = new LineSeries { Title = EpochMetrics.ValidLossColumn, YAxisKey = "loss", MarkerType = MarkerType.Circle, Color = OxyColor.FromRgb(255, 127, 14) };
+        var accuracy = new LineSeries { Title = EpochMetrics.AccuracyColumn, YAxisKey = "accuracy", MarkerType = MarkerType.Square, LineStyle = LineStyle.Dash, Color = OxyColor.FromRgb(44, 160, 44) };
         foreach (var epoch in history)
         {
             train.Points.Add(new DataPoint(epoch.Epoch, epoch.TrainLoss));

@@ -62,6 +62,33 @@ public class CallbackTests
         Assert.Equal(expected, events.Events);
     }
 
+    /// <summary>Counts the batches it sees: training only, and fails on the third.</summary>
+    private sealed class TrainingOnlyFailure : LearnerCallback
+    {
+        public int Batches { get; private set; }
+        public override bool RunsInValidation => false;
+        public override void AfterLoss(LearnerState state)
+        {
+            Assert.True(state.Training);
+            if (++Batches == 3) throw new KeyNotFoundException("no such thing");
+        }
+    }
+
+    [Fact]
+    public void ACallbackRunsInThePassesItDeclaresAndItsFailureNamesItAndTheEvent()
+    {
+        var ml = new MLContext(0);
+        var data = SquaresData.Load(ml, perClassTrain: 4, perClassValid: 2);   // 2 training batches and 1 validation batch per epoch
+        var failing = new TrainingOnlyFailure();
+        var o = Options(epochs: 2);
+        o.Callbacks.Add(failing);
+        var error = Assert.Throws<InvalidOperationException>(() => new ResNetTrainer(o).Fit(data));
+        Assert.Equal(3, failing.Batches);   // the first epoch's validation batch was not its business
+        Assert.Contains("TrainingOnlyFailure", error.Message, StringComparison.Ordinal);
+        Assert.Contains("AfterLoss", error.Message, StringComparison.Ordinal);
+        Assert.IsType<KeyNotFoundException>(error.InnerException);
+    }
+
     private sealed class Skipper(int epochToStopAfter) : LearnerCallback
     {
         public int Steps { get; private set; }

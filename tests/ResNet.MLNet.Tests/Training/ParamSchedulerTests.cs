@@ -36,6 +36,16 @@ public class ParamSchedulerTests
     }
 
     [Fact]
+    public void RangeTestGrowsExponentiallyWithConstantMomentum()
+    {
+        var s = ParamScheduler.RangeTest(1e-7, 10, 100);
+        Assert.Equal(1e-7, s.LearningRate(0));
+        Assert.Equal(1e-7 * Math.Pow(1e8, 0.3), s.LearningRate(0.3), 15);
+        Assert.Equal(10, s.LearningRate(1), 12);
+        Assert.Equal(0.9, s.Momentum(0.5));
+    }
+
+    [Fact]
     public void RejectsBadSettings()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => ParamScheduler.OneCycle(0));

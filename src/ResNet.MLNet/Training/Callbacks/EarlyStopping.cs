@@ -10,7 +10,7 @@ public sealed class EarlyStopping : LearnerCallback
     private int _wait;
 
     /// <summary>Stops after <paramref name="patience"/> epochs without improvement of <paramref name="monitor"/>.</summary>
-    public EarlyStopping(string monitor = "valid_loss", double minDelta = 0, int patience = 1)
+    public EarlyStopping(string monitor = EpochMetrics.ValidLossColumn, double minDelta = 0, int patience = 1)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(patience, 1);
         _tracker = new MetricTracker(monitor, minDelta, "EarlyStopping");

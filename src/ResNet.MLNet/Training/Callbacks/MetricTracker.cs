@@ -40,11 +40,11 @@ internal sealed class MetricTracker
     {
         double? value = Monitor switch
         {
-            "valid_loss" => m.ValidLoss,
-            "accuracy" => m.Accuracy,
-            "train_loss" => m.TrainLoss,
+            EpochMetrics.ValidLossColumn => m.ValidLoss,
+            EpochMetrics.AccuracyColumn => m.Accuracy,
+            EpochMetrics.TrainLossColumn => m.TrainLoss,
             _ => m.Metrics.TryGetValue(Monitor, out var v) ? v : throw new ArgumentException(
-                $"{Owner} monitors '{Monitor}', which is not a column of the epoch table (train_loss, valid_loss, accuracy{string.Concat(m.Metrics.Keys.Select(k => ", " + k))})."),
+                $"{Owner} monitors '{Monitor}', which is not a column of the epoch table ({EpochMetrics.TrainLossColumn}, {EpochMetrics.ValidLossColumn}, {EpochMetrics.AccuracyColumn}{string.Concat(m.Metrics.Keys.Select(k => ", " + k))})."),
         };
         return value ?? throw new ArgumentException($"{Owner} monitors '{Monitor}', which needs validation data: set ValidationColumnName or ValidationSet.");
     }

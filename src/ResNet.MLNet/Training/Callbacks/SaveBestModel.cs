@@ -15,7 +15,7 @@ public sealed class SaveBestModel : LearnerCallback
     private int _bestEpoch = -1;
 
     /// <summary>Keeps the weights of the epoch with the best <paramref name="monitor"/>.</summary>
-    public SaveBestModel(string monitor = "valid_loss", double minDelta = 0) => _tracker = new MetricTracker(monitor, minDelta, "SaveBestModel");
+    public SaveBestModel(string monitor = EpochMetrics.ValidLossColumn, double minDelta = 0) => _tracker = new MetricTracker(monitor, minDelta, "SaveBestModel");
 
     /// <summary>The monitored column.</summary>
     public string Monitor => _tracker.Monitor;
