@@ -74,10 +74,10 @@ public sealed class LearnerState
     /// <summary>The value of <see cref="Loss"/> (read from the device once per batch).</summary>
     public double LossValue => _lossValue ??= Loss is null ? double.NaN : Loss.item<float>();
 
-    /// <summary>The learning rate of the next optimiser step; the one-cycle schedule sets it before every training batch.</summary>
+    /// <summary>The learning rate of the next optimiser step; the parameter scheduler sets it before every training batch.</summary>
     public double LearningRate { get; set; }
 
-    /// <summary>Adam's β1 of the next step; the one-cycle schedule sets it before every training batch.</summary>
+    /// <summary>Adam's β1 of the next step; the parameter scheduler sets it before every training batch.</summary>
     public double Momentum { get; set; } = 0.9;
 
     /// <summary>Whether the fit has validation data (the validation pass runs each epoch).</summary>

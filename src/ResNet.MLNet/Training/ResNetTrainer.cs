@@ -95,7 +95,7 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
         n == 1 ? [1.0] : Enumerable.Range(0, n).Select(i => lowest * Math.Pow(1 / lowest, (double)i / (n - 1))).ToArray();
 
     /// <summary>
-    /// The callbacks of a fit: the one-cycle schedule, the divergence check, the run's recorder, the progress bar, checkpoints, the recipes the options ask for
+    /// The callbacks of a fit: the parameter scheduler, the divergence check, the run's recorder, the progress bar, checkpoints, the recipes the options ask for
     /// (SaveBestModel, EarlyStopping, MixUp, CutMix, GradientAccumulation) and the user's own.
     /// </summary>
     private static List<LearnerCallback> Callbacks(Options o, TrainingRun run, ParamScheduler schedule, TrainingCheckpoint identity)
