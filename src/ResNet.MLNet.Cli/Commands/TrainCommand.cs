@@ -67,6 +67,8 @@ public static class TrainCommand
             if (initial is not null && initial.Architecture != settings.Architecture.Name)
                 throw new ArgumentException($"--init {parseResult.GetValue(init)} holds a {initial.Architecture} network, but --arch is {settings.Architecture.Name}; " +
                     "continue with the same --arch.");
+            if (initial is not null && settings.Pretrained is not null)
+                throw new ArgumentException("--init continues a trained network and --pretrained starts one from pretrained weights: give one of them.");
 
             var resolved = await setup.ResolveAsync(settings, writer, cancellationToken).ConfigureAwait(false);
             resolved.Trainer.Epochs = epochCount;
@@ -74,18 +76,15 @@ public static class TrainCommand
                 resolved.Trainer.CheckpointDirectory = checkpointFolder;
             resolved.Trainer.Resume = resuming;
             var trainer = resolved.Trainer;
-            trainer.SaveBestModel = parseResult.GetValue(saveBest);
-            trainer.EarlyStoppingPatience = parseResult.GetValue(earlyStop);
-            trainer.Monitor = parseResult.GetValue(monitor)!;
-            if (trainer.Monitor == "error_rate") trainer.Metrics.Add(new ErrorRate());
+            string monitored = parseResult.GetValue(monitor)!;
+            if (monitored == "error_rate") trainer.Metrics.Add(new ErrorRate());
             trainer.LabelSmoothing = parseResult.GetValue(labelSmoothing);
-            trainer.MixUp = parseResult.GetValue(mixUp);
-            trainer.CutMix = parseResult.GetValue(cutMix);
-            trainer.AccumulateBatches = parseResult.GetValue(accumulate);
-            trainer.InitialWeights = initial;
-            trainer.FineTune = parseResult.GetValue(fineTune);
-            trainer.FreezeEpochs = parseResult.GetValue(freezeEpochs);
-            trainer.LearningRateMultiplier = parseResult.GetValue(lrMult);
+            foreach (var callback in Recipes(parseResult.GetValue(saveBest), parseResult.GetValue(earlyStop), monitored,
+                parseResult.GetValue(mixUp), parseResult.GetValue(cutMix), parseResult.GetValue(accumulate)))
+                trainer.Callbacks.Add(callback);
+            if (initial is not null) trainer.InitialWeights = StartingWeights.Trained(initial);
+            if (parseResult.GetValue(fineTune))
+                trainer.Schedule = TrainingSchedule.FineTune(parseResult.GetValue(freezeEpochs), parseResult.GetValue(lrMult));
             Train(resolved, folder, parseResult.GetValue(flipTta), writer, cancellationToken);
         }));
         return command;
@@ -105,12 +104,22 @@ public static class TrainCommand
         if (!(lrMult >= 1) || float.IsInfinity(lrMult)) throw new ArgumentException($"--lr-mult must be at least 1, got {lrMult}.");
     }
 
+    /// <summary>The callbacks the recipe flags ask for (a zero α or one batch per step: none).</summary>
+    private static IEnumerable<LearnerCallback> Recipes(bool saveBest, int? earlyStop, string monitor, float mixUp, float cutMix, int accumulate)
+    {
+        if (saveBest) yield return new SaveBestModel(monitor);
+        if (earlyStop is int patience) yield return new EarlyStopping(monitor, patience: patience);
+        if (mixUp > 0) yield return new MixUp(mixUp);
+        if (cutMix > 0) yield return new CutMix(cutMix);
+        if (accumulate > 1) yield return new GradientAccumulation(accumulate);
+    }
+
     private static void Train(TrainingSetup.Resolved run, OutputFolder output, bool flipTta, TextWriter writer, CancellationToken cancellationToken)
     {
         var ml = run.ML;
         string folder = output.Path;
         writer.WriteLine($"train: {run.Trainer.Architecture.Name}, Resize({run.Presize}) → {run.Size} px, bs {run.Trainer.BatchSize}, " +
-            (run.Trainer.FineTune ? $"fine_tune({run.Trainer.Epochs}, {run.Trainer.MaxLearningRate.ToString("G3", CultureInfo.InvariantCulture)}, freeze_epochs={run.Trainer.FreezeEpochs})"
+            (run.Trainer.Schedule.IsFineTune ? $"fine_tune({run.Trainer.Epochs}, {run.Trainer.MaxLearningRate.ToString("G3", CultureInfo.InvariantCulture)}, freeze_epochs={run.Trainer.Schedule.FreezeEpochs})"
                 : $"fit_one_cycle({run.Trainer.Epochs}, {run.Trainer.MaxLearningRate.ToString("G3", CultureInfo.InvariantCulture)})"));
         var pipeline = run.Preprocessing
             .Append(ml.MulticlassClassification.Trainers.ResNet(run.Trainer))

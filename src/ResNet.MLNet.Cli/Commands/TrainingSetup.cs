@@ -62,7 +62,7 @@ internal sealed class TrainingSetup
 
     /// <summary>The options checked and resolved to values, before anything is downloaded or loaded.</summary>
     public sealed record Settings(string Selection, Architecture Architecture, bool Synthetic, int Size, int Presize, float MaxLearningRate,
-        int BatchSize, float MinScale, string Device, bool MixedPrecision, int Seed, string? Cache, string? Pretrained, long MaxPixels,
+        int BatchSize, float MinScale, string Device, bool MixedPrecision, int Seed, string? Cache, StartingWeights? Pretrained, long MaxPixels,
         string ImageCache);
 
     /// <summary>Checks every option (in the CLI's own terms: the flags) without touching data.</summary>
@@ -89,14 +89,14 @@ internal sealed class TrainingSetup
         if (!(minScale > 0 && minScale <= 1)) throw new ArgumentException($"--min-scale must lie in (0, 1], got {minScale}.");
         string device = parseResult.GetValue(Device)!;
         OptionChecks.Device(device);
-        string? pretrained = parseResult.GetValue(Pretrained) is string weights ? CheckPretrained(weights, architecture) : null;
+        var pretrained = parseResult.GetValue(Pretrained) is string weights ? PretrainedWeights(weights, architecture) : null;
         return new Settings(selection, architecture, synthetic, size, presize, lr, batchSize, minScale, device,
             parseResult.GetValue(MixedPrecision), parseResult.GetValue(Seed), parseResult.GetValue(Cache), pretrained, MaxPixelsOption.Get(parseResult, MaxPixels),
             parseResult.GetValue(ImageCache)!);
     }
 
-    /// <summary>The <c>--pretrained</c> value checked against the architecture: the ImageNet keyword (its file found) or a full path that exists.</summary>
-    private static string CheckPretrained(string weights, Architecture architecture)
+    /// <summary>The <c>--pretrained</c> weights, checked against the architecture: the ImageNet keyword (its file found) or a file that exists.</summary>
+    private static StartingWeights PretrainedWeights(string weights, Architecture architecture)
     {
         bool imageNet = weights.Equals(ImageNetWeights.Keyword, StringComparison.OrdinalIgnoreCase);
         bool imageNetArchitecture = architecture == Architectures.ImageNetResNet18;
@@ -105,14 +105,10 @@ internal sealed class TrainingSetup
                 $"--arch {architecture.Name} takes a PyTorch .pt/.pth or .safetensors file.");
         if (imageNetArchitecture && !imageNet && !weights.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
             throw new ArgumentException($"--arch {Architectures.ImageNetResNet18.Name} takes --pretrained {ImageNetWeights.Keyword} (or the path of its ResNet18.onnx), not {weights}.");
-        if (imageNet)
-        {
-            ImageNetWeights.Locate();
-            return ImageNetWeights.Keyword;
-        }
+        if (imageNet) return StartingWeights.ImageNet();
         string path = Path.GetFullPath(weights);
         if (!File.Exists(path)) throw new FileNotFoundException($"--pretrained {path} does not exist.", path);
-        return path;
+        return imageNetArchitecture ? StartingWeights.ImageNet(path) : StartingWeights.PyTorch(path);
     }
 
     /// <summary>Downloads (if needed) and loads the data and builds the pipeline and trainer options from checked settings.</summary>
@@ -146,7 +142,7 @@ internal sealed class TrainingSetup
             MixedPrecision = settings.MixedPrecision,
             Device = settings.Device,
             Seed = settings.Seed,
-            Pretrained = settings.Pretrained,
+            InitialWeights = settings.Pretrained,
             Log = output,
             CancellationToken = cancellationToken,
         };

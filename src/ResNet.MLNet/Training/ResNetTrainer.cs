@@ -50,14 +50,8 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
             run.Log.WriteLine($"Resuming from {checkpointPath} after epoch {startEpoch - 1}.");
             run.Recorder.WriteTable();
         }
-        if (startEpoch == 0 && (o.InitialModel ?? (object?)o.InitialWeights) is not null)
-        {
-            var weights = o.InitialWeights ?? NetworkWeights.Of(o.InitialModel!);
-            string source = o.InitialWeights is not null ? "Options.InitialWeights" : "Options.InitialModel";
-            weights.ContinueInto(learner, o.Architecture.Name, run.ClassNames, source);
-            run.Log.WriteLine($"note: training continues from the weights of {source} ({weights.Architecture}, {weights.ClassCount} classes).");
-        }
-        if (o.FineTune) FineTune(o, run, identity);
+        if (startEpoch == 0) o.InitialWeights?.ContinueInto(learner, o.Architecture, run.ClassNames, run.Log);
+        if (o.Schedule.IsFineTune) FineTune(o, run, identity);
         else run.Fit(o.Epochs, startEpoch, Callbacks(o, run, ParamScheduler.OneCycle(o.MaxLearningRate, o.PctStart, o.Div, o.DivFinal), identity), o.CancellationToken);
 
         return new ResNetTransformer(run.ReleaseModel(), run.Device, o.Architecture.Name, run.ClassNames, run.Train.Label.Type,
@@ -72,21 +66,23 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
     {
         var learner = run.Learner;
         if (learner.Model is not Modules.IParameterGroups split || split.ParameterGroups.Count < 2)
-            throw new ArgumentException($"Options.FineTune needs a network split into parameter groups (Modules.IParameterGroups, e.g. " +
-                $"Architectures.TorchVisionResNet34); {o.Architecture.Name} has none. Train it with fit_one_cycle (FineTune = false).");
+            throw new ArgumentException($"TrainingSchedule.FineTune needs a network split into parameter groups (Modules.IParameterGroups, e.g. " +
+                $"Architectures.TorchVisionResNet34); {o.Architecture.Name} has none. Train it with TrainingSchedule.OneCycle.");
         int groups = split.ParameterGroups.Count;
+        int freezeEpochs = o.Schedule.FreezeEpochs;
+        float multiplier = o.Schedule.LearningRateMultiplier;
         double baseLr = o.MaxLearningRate;
-        if (o.FreezeEpochs > 0)
+        if (freezeEpochs > 0)
         {
-            run.Log.WriteLine($"fine_tune: {o.FreezeEpochs} epoch{(o.FreezeEpochs == 1 ? "" : "s")} with the body frozen (lr {baseLr:G3}), " +
-                $"then {o.Epochs} of the whole network (lr {baseLr / 2 / o.LearningRateMultiplier:G3}…{baseLr / 2:G3} over {groups} groups).");
+            run.Log.WriteLine($"fine_tune: {freezeEpochs} epoch{(freezeEpochs == 1 ? "" : "s")} with the body frozen (lr {baseLr:G3}), " +
+                $"then {o.Epochs} of the whole network (lr {baseLr / 2 / multiplier:G3}…{baseLr / 2:G3} over {groups} groups).");
             learner.Freeze();
             learner.Optimizer.SetGroupMultipliers([.. Enumerable.Repeat(0.1, groups - 1), 1.0]);   // fastai's slice(base_lr)
-            run.Fit(o.FreezeEpochs, 0, Callbacks(o, run, ParamScheduler.OneCycle(baseLr, 0.99, o.Div, o.DivFinal), identity), o.CancellationToken);
+            run.Fit(freezeEpochs, 0, Callbacks(o, run, ParamScheduler.OneCycle(baseLr, 0.99, o.Div, o.DivFinal), identity), o.CancellationToken);
         }
         baseLr /= 2;
         learner.Unfreeze();
-        learner.Optimizer.SetGroupMultipliers(EvenMultipliers(1 / o.LearningRateMultiplier, groups));
+        learner.Optimizer.SetGroupMultipliers(EvenMultipliers(1 / multiplier, groups));
         run.Fit(o.Epochs, 0, Callbacks(o, run, ParamScheduler.OneCycle(baseLr, 0.3, 5, o.DivFinal), identity), o.CancellationToken);
     }
 
@@ -95,8 +91,8 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
         n == 1 ? [1.0] : Enumerable.Range(0, n).Select(i => lowest * Math.Pow(1 / lowest, (double)i / (n - 1))).ToArray();
 
     /// <summary>
-    /// The callbacks of a fit: the parameter scheduler, the divergence check, the run's recorder, the progress bar, checkpoints, the recipes the options ask for
-    /// (SaveBestModel, EarlyStopping, MixUp, CutMix, GradientAccumulation) and the user's own.
+    /// The callbacks of a fit: the parameter scheduler, the divergence check, the run's recorder, the progress bar,
+    /// checkpoints and <c>Options.Callbacks</c> (recipes and the user's own).
     /// </summary>
     private static List<LearnerCallback> Callbacks(Options o, TrainingRun run, ParamScheduler schedule, TrainingCheckpoint identity)
     {
@@ -104,11 +100,6 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
         if (o.ShowProgressBar && ConsoleProgressBar.IsTerminal(run.Log)) callbacks.Add(new ProgressCallback());
         if (o.CheckpointDirectory is not null) callbacks.Add(new CheckpointCallback(identity, o.CheckpointDirectory, o.CancellationToken));
         if (o.AfterBatch is not null) callbacks.Add(new BatchLossHook(o.AfterBatch));
-        if (o.SaveBestModel) callbacks.Add(new SaveBestModel(o.Monitor, o.MinDelta));
-        if (o.EarlyStoppingPatience is int patience) callbacks.Add(new EarlyStopping(o.Monitor, o.MinDelta, patience));
-        if (o.MixUp > 0) callbacks.Add(new MixUp(o.MixUp));
-        if (o.CutMix > 0) callbacks.Add(new CutMix(o.CutMix));
-        if (o.AccumulateBatches > 1) callbacks.Add(new GradientAccumulation(o.AccumulateBatches));
         callbacks.AddRange(o.Callbacks);
         return callbacks;
     }
@@ -127,9 +118,6 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
         else if (!forRangeTest && split is not null)
             valid = TrainingData.Create(input, o.FeatureColumnName, o.LabelColumnName, split, keepWhen: true,
                 $"the validation rows ({split} = true)", "The training data");
-        if (!forRangeTest && valid is null && (o.SaveBestModel || o.EarlyStoppingPatience is not null) && o.Monitor != EpochMetrics.TrainLossColumn)
-            throw new ArgumentException($"Options.SaveBestModel and Options.EarlyStoppingPatience monitor '{o.Monitor}' (Options.Monitor), which needs " +
-                "validation data: set ValidationColumnName or ValidationSet, or monitor \"train_loss\".");
         if (valid is not null && valid.ClassCount != train.ClassCount)
             throw new ArgumentException($"Options.ValidationSet's label '{o.LabelColumnName}' has {valid.ClassCount} classes; the training data's has {train.ClassCount}.");
         if (valid is not null && !valid.ImageShape.SequenceEqual(train.ImageShape))
@@ -148,7 +136,7 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
         try
         {
             if (!forRangeTest) CheckExportable(o, model, train);
-            if (o.Pretrained is string pretrained) LoadPretrained(model, pretrained, o.Architecture, log);
+            o.InitialWeights?.LoadInto(model, o.Architecture, log);
             var candidates = StepCandidates(o, device, model, log);
             var settings = batchesPerEpoch == 0 ? candidates[0]
                 : StepTrial.Choose(candidates, o.Architecture, train.ClassCount, train.ImageShape, o.BatchSize, device, log,
@@ -161,11 +149,7 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
             else if (o.MixedPrecision && candidates.Any(c => c.HalfPrecision is not null))
                 log.WriteLine("MixedPrecision: training in fp32 (its steps were faster than bf16 steps on this CPU).");
             var learner = new Learner(model, device, o.BatchSize, o.WeightDecay, half, log, settings.ChannelsLast, new ClassificationLoss(o.LabelSmoothing));
-            var recorder = new Recorder(log, valid?.Description, o.Metrics.ToArray(), m =>
-            {
-                o.MetricsCallback?.Invoke(m);
-                o.Progress?.Report(m);
-            });
+            var recorder = new Recorder(log, valid?.Description, o.Metrics.ToArray(), m => o.MetricsCallback?.Invoke(m));
             return new TrainingRun(learner, recorder, train, valid, seed, batchesPerEpoch, classNames, log, device);
         }
         catch
@@ -175,30 +159,6 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
             throw;
         }
     }
-
-    /// <summary>
-    /// Loads <c>Options.Pretrained</c>: the packaged ImageNet weights (or an ONNX file of them) into an
-    /// <see cref="Modules.ImageNetResNet18"/>, a PyTorch state dict into any other network. A new head starts fresh, as in fastai.
-    /// </summary>
-    private static void LoadPretrained(nn.Module model, string source, Modules.Architecture architecture, TextWriter log)
-    {
-        if (model is Modules.ImageNetResNet18 imageNet)
-        {
-            string path = IsImageNetKeyword(source) ? Modules.ImageNetWeights.Locate() : source;
-            Modules.ImageNetWeights.Load(imageNet, path);
-            log.WriteLine($"pretrained: loaded the ImageNet ResNet-18 body from {path}; the head starts fresh.");
-            return;
-        }
-        if (IsImageNetKeyword(source))
-            throw new ArgumentException($"Options.Pretrained = \"{Modules.ImageNetWeights.Keyword}\" loads the packaged ImageNet ResNet-18 into " +
-                $"Architectures.ImageNetResNet18 ({Modules.Architectures.ImageNetResNet18.Name}); {architecture.Name} takes a PyTorch state dict (.pt/.pth/.safetensors).");
-        // A torchvision state dict's classifier (fc) does not fit a new head.
-        string[] classifier = model is Modules.TorchVisionResNet { HasFastaiHead: true } ? ["fc.", "head."] : [];
-        Modules.PyTorchWeights.Load(model, source, classifier);
-        log.WriteLine($"pretrained: loaded {source}{(classifier.Length > 0 ? " (all but its classifier; the head starts fresh)" : "")}.");
-    }
-
-    private static bool IsImageNetKeyword(string source) => source.Equals(Modules.ImageNetWeights.Keyword, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>
     /// The splitter column the training data is filtered by: <c>ValidationColumnName</c>, or none when it is null or a
@@ -341,27 +301,12 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
         if (!(o.Div > 0) || !(o.DivFinal > 0)) throw new ArgumentOutOfRangeException(nameof(o.Div), "Options.Div and Options.DivFinal must be positive.");
         if (!(o.WeightDecay >= 0)) throw new ArgumentOutOfRangeException(nameof(o.WeightDecay), o.WeightDecay, "Options.WeightDecay must be zero or positive.");
         if (o.Resume && o.CheckpointDirectory is null) throw new ArgumentException("Options.Resume needs Options.CheckpointDirectory.");
-        if (o.InitialModel is not null && o.InitialWeights is not null) throw new ArgumentException("Set Options.InitialModel or Options.InitialWeights, not both.");
-        if (o.FreezeEpochs < 0) throw new ArgumentOutOfRangeException(nameof(o.FreezeEpochs), o.FreezeEpochs, "Options.FreezeEpochs must be zero or more.");
-        if (!(o.LearningRateMultiplier >= 1) || float.IsInfinity(o.LearningRateMultiplier))
-            throw new ArgumentOutOfRangeException(nameof(o.LearningRateMultiplier), o.LearningRateMultiplier, "Options.LearningRateMultiplier must be at least 1.");
-        if (o.FineTune && o.Resume) throw new ArgumentException("Options.Resume cannot continue a fine_tune run (two schedules); start it again or use InitialWeights.");
-        if (o.Pretrained is string weights)
-        {
-            if (IsImageNetKeyword(weights)) Modules.ImageNetWeights.Locate();
-            else if (!File.Exists(weights)) throw new FileNotFoundException($"Options.Pretrained: no weights file at '{weights}'.", weights);
-        }
+        if (o.Schedule is null) throw new ArgumentException("Options.Schedule must be set (TrainingSchedule.OneCycle or TrainingSchedule.FineTune(...)).");
+        if (o.Schedule.IsFineTune && o.Resume) throw new ArgumentException("Options.Resume cannot continue a fine_tune run (two schedules); start it again or use InitialWeights.");
         if (!(o.LabelSmoothing >= 0 && o.LabelSmoothing < 1))
             throw new ArgumentOutOfRangeException(nameof(o.LabelSmoothing), o.LabelSmoothing, "Options.LabelSmoothing (ε) must lie in [0, 1).");
-        if (!(o.MixUp >= 0) || float.IsInfinity(o.MixUp)) throw new ArgumentOutOfRangeException(nameof(o.MixUp), o.MixUp, "Options.MixUp (α) must be 0 (off) or positive.");
-        if (!(o.CutMix >= 0) || float.IsInfinity(o.CutMix)) throw new ArgumentOutOfRangeException(nameof(o.CutMix), o.CutMix, "Options.CutMix (α) must be 0 (off) or positive.");
-        if (o.MixUp > 0 && o.CutMix > 0) throw new ArgumentException("Set Options.MixUp or Options.CutMix, not both: each mixes every training batch.");
-        if (o.AccumulateBatches < 1)
-            throw new ArgumentOutOfRangeException(nameof(o.AccumulateBatches), o.AccumulateBatches, "Options.AccumulateBatches must be at least 1 (1: a step every batch).");
-        if (o.EarlyStoppingPatience is < 1)
-            throw new ArgumentOutOfRangeException(nameof(o.EarlyStoppingPatience), o.EarlyStoppingPatience, "Options.EarlyStoppingPatience must be at least 1 epoch.");
-        if (!(o.MinDelta >= 0) || float.IsInfinity(o.MinDelta)) throw new ArgumentOutOfRangeException(nameof(o.MinDelta), o.MinDelta, "Options.MinDelta must be zero or positive.");
-        if (string.IsNullOrWhiteSpace(o.Monitor)) throw new ArgumentException("Options.Monitor must name a column of the epoch table (e.g. \"valid_loss\" or \"accuracy\").");
+        if (o.Callbacks.OfType<MixUp>().Any() && o.Callbacks.OfType<CutMix>().Any())
+            throw new ArgumentException("Options.Callbacks holds both MixUp and CutMix: each mixes every training batch, so use one of them.");
         if (o.Metrics.Any(m => m is null) || o.Callbacks.Any(c => c is null)) throw new ArgumentException("Options.Metrics and Options.Callbacks must not hold null entries.");
         TrainingDevice.Resolve(o.Device);
     }

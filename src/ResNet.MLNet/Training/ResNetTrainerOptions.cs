@@ -40,7 +40,7 @@ public sealed partial class ResNetTrainer
         /// <summary>The network to train: an <see cref="Architectures"/> entry or your own <see cref="Architecture"/>.</summary>
         public Architecture Architecture { get; set; } = Architectures.ResNet18Chapter;
 
-        /// <summary>Number of epochs of <c>fit_one_cycle</c>. Default 5.</summary>
+        /// <summary>Epochs of <c>fit_one_cycle</c> (of <c>fine_tune</c>, the epochs after the frozen ones). Default 5.</summary>
         public int Epochs { get; set; } = Defaults.Epochs;
 
         /// <summary>Peak learning rate of the one-cycle schedule (fastai <c>lr_max</c>). Default 1e-3.</summary>
@@ -95,74 +95,30 @@ public sealed partial class ResNetTrainer
         /// </summary>
         public float LabelSmoothing { get; set; }
 
-        /// <summary>fastai's <c>MixUp</c> α (fastai uses 0.4) on training batches; 0 (default): off. See <see cref="Training.MixUp"/>.</summary>
-        public float MixUp { get; set; }
-
-        /// <summary>fastai's <c>CutMix</c> α (fastai uses 1) on training batches; 0 (default): off. See <see cref="Training.CutMix"/>.</summary>
-        public float CutMix { get; set; }
-
-        /// <summary>Training batches whose gradients are summed before one optimiser step (effective batch = BatchSize × this). Default 1.</summary>
-        public int AccumulateBatches { get; set; } = 1;
-
-        /// <summary>
-        /// Keep the weights of the epoch with the best <see cref="Monitor"/> (fastai's <c>SaveModelCallback</c>; ML.NET's
-        /// ImageClassificationTrainer keeps its best model too): the fitted model and model.zip hold them. Default false.
-        /// </summary>
-        public bool SaveBestModel { get; set; }
-
-        /// <summary>Stop after this many epochs without improvement of <see cref="Monitor"/> (fastai's <c>EarlyStoppingCallback</c>); null (default): never.</summary>
-        public int? EarlyStoppingPatience { get; set; }
-
-        /// <summary>The epoch-table column <see cref="SaveBestModel"/> and <see cref="EarlyStoppingPatience"/> follow: "valid_loss" (default), "accuracy" or a metric's name.</summary>
-        public string Monitor { get; set; } = EpochMetrics.ValidLossColumn;
-
-        /// <summary>The least change of <see cref="Monitor"/> that counts as an improvement. Default 0.</summary>
-        public float MinDelta { get; set; }
-
         /// <summary>Validation metrics besides accuracy, e.g. <see cref="ErrorRate"/> or <see cref="TopKAccuracy"/>: table columns and <see cref="EpochMetrics.Metrics"/>.</summary>
         public IList<Metric> Metrics { get; set; } = [];
 
         /// <summary>
-        /// Start from a fitted model's weights instead of random ones (fastai's progressive resizing: train at 128 px, continue
-        /// at 224 px; or more epochs on new data). Same architecture and classes; the image size may differ.
+        /// Weights to start from instead of random ones: <see cref="StartingWeights.ImageNet"/> (the packaged ImageNet body of
+        /// <see cref="Architectures.ImageNetResNet18"/>), <see cref="StartingWeights.PyTorch"/> (a state dict of the same
+        /// network; the head starts fresh), or <see cref="StartingWeights.Trained(ResNetTransformer)"/> (a fitted model, a
+        /// model.zip or a checkpoint, continued whole: fastai's progressive resizing). Null (default): random weights.
         /// </summary>
-        public ResNetTransformer? InitialModel { get; set; }
+        public StartingWeights? InitialWeights { get; set; }
 
-        /// <summary>Start from saved weights (<see cref="NetworkWeights.Load"/>: a model.zip written by the CLI, a checkpoint, or a run folder).</summary>
-        public NetworkWeights? InitialWeights { get; set; }
+        /// <summary>How the epochs are spent: <see cref="TrainingSchedule.OneCycle"/> (default) or <see cref="TrainingSchedule.FineTune"/>.</summary>
+        public TrainingSchedule Schedule { get; set; } = TrainingSchedule.OneCycle;
 
         /// <summary>
-        /// Weights to start from. For <see cref="Modules.Architectures.ImageNetResNet18"/>: <c>"imagenet"</c>, the packaged
-        /// ImageNet weights (<see cref="Modules.ImageNetWeights.Locate()"/>), or the path of that <c>ResNet18.onnx</c>. For other
-        /// networks: a PyTorch <c>.pt</c>/<c>.pth</c> state dict or a <c>.safetensors</c> file of the same network (for the
-        /// torchvision architectures, torchvision's weights: everything but its <c>fc</c> classifier loads). The head starts
-        /// fresh. Every weight is checked; a missing, unexpected or mis-shaped one is an error naming it.
+        /// Recipes and your own <see cref="LearnerCallback"/>s, run with the built-in ones on every event of the training loop:
+        /// e.g. <c>{ new MixUp(0.4), new SaveBestModel("valid_loss"), new EarlyStopping(patience: 3) }</c>
+        /// (<see cref="Training.MixUp"/>, <see cref="Training.CutMix"/>, <see cref="GradientAccumulation"/>,
+        /// <see cref="Training.SaveBestModel"/>, <see cref="EarlyStopping"/>).
         /// </summary>
-        public string? Pretrained { get; set; }
-
-        /// <summary>
-        /// fastai's <c>fine_tune</c> instead of <c>fit_one_cycle</c>: <see cref="FreezeEpochs"/> epochs training only the head
-        /// (and BatchNorm layers) at <see cref="MaxLearningRate"/> (pct_start 0.99), then <see cref="Epochs"/> epochs of the
-        /// whole network at half that, spread geometrically over the parameter groups from
-        /// 1/<see cref="LearningRateMultiplier"/> of it (pct_start 0.3, div 5). Needs a network with parameter groups
-        /// (the torchvision architectures).
-        /// </summary>
-        public bool FineTune { get; set; }
-
-        /// <summary>fine_tune's epochs with the body frozen. Default 1.</summary>
-        public int FreezeEpochs { get; set; } = 1;
-
-        /// <summary>fine_tune's ratio between the head's and the first group's learning rate (fastai's <c>lr_mult</c>). Default 100.</summary>
-        public float LearningRateMultiplier { get; set; } = 100;
-
-        /// <summary>Your own <see cref="LearnerCallback"/>s, run with the built-in ones on every event of the training loop.</summary>
         public IList<LearnerCallback> Callbacks { get; set; } = [];
 
         /// <summary>Called with each epoch's metrics (ML.NET's <c>MetricsCallback</c>).</summary>
         public Action<EpochMetrics>? MetricsCallback { get; set; }
-
-        /// <summary>Receives each epoch's metrics.</summary>
-        public IProgress<EpochMetrics>? Progress { get; set; }
 
         /// <summary>Where the epoch table goes; <see cref="Console.Out"/> when null. <see cref="TextWriter.Null"/> silences it.</summary>
         public TextWriter? Log { get; set; }

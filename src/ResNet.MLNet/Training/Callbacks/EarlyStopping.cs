@@ -36,7 +36,7 @@ public sealed class EarlyStopping : LearnerCallback
     public override void BeforeFit(LearnerState state)
     {
         _wait = 0;
-        _tracker.Reset();
+        _tracker.Start(state);
         StoppedAfterEpoch = null;
     }
 

@@ -25,7 +25,12 @@ internal sealed class MetricTracker
     /// <summary>The best value so far (none before the first epoch).</summary>
     public double? Best { get; private set; }
 
-    public void Reset() => Best = null;
+    /// <summary>Forgets the best value at the start of a fit; a validation column needs validation data.</summary>
+    public void Start(LearnerState state)
+    {
+        if (!state.HasValidation && Monitor != "train_loss") throw NeedsValidation();
+        Best = null;
+    }
 
     /// <summary>Reads the monitored value of <paramref name="m"/> and returns whether it is a new best.</summary>
     public bool Update(EpochMetrics m)
@@ -46,6 +51,9 @@ internal sealed class MetricTracker
             _ => m.Metrics.TryGetValue(Monitor, out var v) ? v : throw new ArgumentException(
                 $"{Owner} monitors '{Monitor}', which is not a column of the epoch table ({EpochMetrics.TrainLossColumn}, {EpochMetrics.ValidLossColumn}, {EpochMetrics.AccuracyColumn}{string.Concat(m.Metrics.Keys.Select(k => ", " + k))})."),
         };
-        return value ?? throw new ArgumentException($"{Owner} monitors '{Monitor}', which needs validation data: set ValidationColumnName or ValidationSet.");
+        return value ?? throw NeedsValidation();
     }
+
+    private ArgumentException NeedsValidation() => new($"{Owner} monitors '{Monitor}', which needs validation data: " +
+        "set ValidationColumnName or ValidationSet, or monitor \"train_loss\".");
 }

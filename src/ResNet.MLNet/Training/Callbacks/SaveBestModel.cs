@@ -32,7 +32,7 @@ public sealed class SaveBestModel : LearnerCallback
     /// <inheritdoc />
     public override void BeforeFit(LearnerState state)
     {
-        _tracker.Reset();
+        _tracker.Start(state);
         _best?.SetLength(0);
         _bestEpoch = -1;
     }
