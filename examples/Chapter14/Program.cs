@@ -134,7 +134,7 @@ foreach (var planned in experiments)
         Console.WriteLine();
         Console.WriteLine($"== ({next.Id}) {next.Title}: Resize({next.Presize}) → {next.Size} px, fit_one_cycle({next.Epochs}, {next.MaxLearningRate:G3}) from D's weights");
         var options = TrainerOptions(next);
-        options.InitialModel = network;
+        options.InitialWeights = StartingWeights.Trained(network);
         var continued = GetData(next.Presize, next.Size)
             .Append(ml.MulticlassClassification.Trainers.ResNet(options))
             .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel")).Fit(data.All);

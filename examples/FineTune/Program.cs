@@ -15,8 +15,8 @@ var pipeline = ml.MulticlassClassification.ImageClassification(
     new ImagePreprocessingOptions { Presize = 160, Size = 128 },
     new ResNetTrainer.Options
     {
-        Architecture = Architectures.ImageNetResNet18, Pretrained = ImageNetWeights.Keyword,   // ImageNet body, new head
-        FineTune = true, Epochs = 2, MaxLearningRate = 2e-3f,                                   // one frozen epoch, then two
+        Architecture = Architectures.ImageNetResNet18, InitialWeights = StartingWeights.ImageNet(),   // ImageNet body, new head
+        Schedule = TrainingSchedule.FineTune(), Epochs = 2, MaxLearningRate = 2e-3f,                  // one frozen epoch, then two
     });
 ITransformer model = pipeline.Fit(data.All);
 var metrics = ml.MulticlassClassification.Evaluate(model.Transform(data.Valid));

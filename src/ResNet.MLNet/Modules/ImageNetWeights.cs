@@ -13,7 +13,7 @@ namespace ResNet.MLNet.Modules;
 /// </summary>
 public static class ImageNetWeights
 {
-    /// <summary>The value of <c>Options.Pretrained</c> (CLI <c>--pretrained</c>) that asks for these weights.</summary>
+    /// <summary>The value of the CLI's <c>--pretrained</c> that asks for these weights (<c>StartingWeights.ImageNet()</c> in code).</summary>
     public const string Keyword = "imagenet";
 
     /// <summary>The NuGet package that ships the weights.</summary>

@@ -153,7 +153,7 @@ public sealed class ImageNetWeightsTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("SHA-256", damaged.Message);
 
         var wrongArchitecture = SquaresData.TrainerOptions();
-        wrongArchitecture.Pretrained = ImageNetWeights.Keyword;
+        wrongArchitecture.InitialWeights = StartingWeights.ImageNet();
         var ml = new MLContext(0);
         var error = Assert.Throws<ArgumentException>(() => new ResNetTrainer(wrongArchitecture).Fit(SquaresData.Load(ml, 2, 1)));
         Assert.Contains("imagenet-resnet18", error.Message);

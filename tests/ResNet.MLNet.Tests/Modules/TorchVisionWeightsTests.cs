@@ -130,7 +130,7 @@ public sealed class TorchVisionWeightsTests : IDisposable
         var data = Training.SquaresData.Load(ml, perClassTrain: 4, perClassValid: 2);
         var o = Training.SquaresData.TrainerOptions();
         o.Architecture = Architectures.TorchVisionResNet18;
-        o.Pretrained = pth;
+        o.InitialWeights = StartingWeights.PyTorch(pth);
         var log = new StringWriter();
         o.Log = log;
         var probe = new BodyProbe(reference);

@@ -67,7 +67,7 @@ public sealed class StockReloadTests(ITestOutputHelper output) : IDisposable
             .Append(ml.MulticlassClassification.Trainers.ResNet(new ResNetTrainer.Options
             {
                 FeatureColumnName = "Pixels", ValidationColumnName = "IsValid", Architecture = Architectures.Get(architecture),
-                Pretrained = pretrained ? ImageNetWeights.Keyword : null, FineTune = pretrained,
+                InitialWeights = pretrained ? StartingWeights.ImageNet() : null, Schedule = pretrained ? TrainingSchedule.FineTune() : TrainingSchedule.OneCycle,
                 Epochs = 1, MaxLearningRate = pretrained ? 2e-3f : 1e-2f, BatchSize = 8, Device = "cpu", Seed = 1, Log = TextWriter.Null,
                 ShowProgressBar = false,
             }))

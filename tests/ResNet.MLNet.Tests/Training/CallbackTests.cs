@@ -140,7 +140,7 @@ public class CallbackTests
         var ml = new MLContext(0);
         var data = SquaresData.Load(ml, perClassTrain: 12, perClassValid: 6);
         var o = Options(epochs: 3);
-        o.SaveBestModel = true;
+        o.Callbacks.Add(new SaveBestModel());
         var log = new StringWriter();
         o.Log = log;
         o.MaxLearningRate = 1e-3f;   // small steps: the spoiled last epoch cannot recover
@@ -177,7 +177,7 @@ public class CallbackTests
 
         var unseen = Options();
         unseen.ValidationColumnName = null;
-        unseen.EarlyStoppingPatience = 1;
+        unseen.Callbacks.Add(new EarlyStopping(patience: 1));
         var error = Assert.Throws<ArgumentException>(() => new ResNetTrainer(unseen).Fit(data));
         Assert.Contains("needs validation data", error.Message);
     }
@@ -349,7 +349,7 @@ public class CallbackTests
         float[] TrainedWeights(int accumulate)
         {
             var o = Options(epochs: 2);
-            o.AccumulateBatches = accumulate;
+            o.Callbacks.Add(new GradientAccumulation(accumulate));
             using var model = new ResNetTrainer(o).Fit(data);
             return model.Model.parameters().SelectMany(p => p.data<float>().ToArray()).ToArray();
         }

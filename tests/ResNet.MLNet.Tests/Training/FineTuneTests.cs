@@ -28,14 +28,14 @@ public class FineTuneTests
     }
 
     /// <summary>fine_tune(1) of <paramref name="architecture"/> on the squares with <paramref name="callbacks"/>; returns the model and its log.</summary>
-    private static (ResNetTransformer Model, StringWriter Log) FineTune(Architecture architecture, string? pretrained, params LearnerCallback[] callbacks)
+    private static (ResNetTransformer Model, StringWriter Log) FineTune(Architecture architecture, StartingWeights? pretrained, params LearnerCallback[] callbacks)
     {
         var ml = new MLContext(0);
         var data = SquaresData.Load(ml, perClassTrain: 4, perClassValid: 2);
         var o = SquaresData.TrainerOptions(epochs: 1);
         o.Architecture = architecture;
-        o.Pretrained = pretrained;
-        o.FineTune = true;
+        o.InitialWeights = pretrained;
+        o.Schedule = TrainingSchedule.FineTune();
         foreach (var callback in callbacks) o.Callbacks.Add(callback);
         var log = new StringWriter();
         o.Log = log;
@@ -80,7 +80,7 @@ public class FineTuneTests
     {
         var snapshots = new Snapshots();
         var gradients = new GradientProbe();
-        var (model, log) = FineTune(Architectures.ImageNetResNet18, ImageNetWeights.Keyword, snapshots, gradients);
+        var (model, log) = FineTune(Architectures.ImageNetResNet18, StartingWeights.ImageNet(), snapshots, gradients);
         using var _ = model;
 
         using var packaged = new ImageNetResNet18(4);
@@ -107,13 +107,9 @@ public class FineTuneTests
         var ml = new MLContext(0);
         var data = SquaresData.Load(ml, perClassTrain: 4, perClassValid: 2);
         var o = SquaresData.TrainerOptions();
-        o.FineTune = true;
+        o.Schedule = TrainingSchedule.FineTune();
         Assert.Contains("needs a network split into parameter groups", Assert.Throws<ArgumentException>(() => new ResNetTrainer(o).Fit(data)).Message);
-        var missing = SquaresData.TrainerOptions();
-        missing.Pretrained = "/no/such/weights.pth";
-        Assert.Throws<FileNotFoundException>(() => new ResNetTrainer(missing));
-        var badMultiplier = SquaresData.TrainerOptions();
-        badMultiplier.LearningRateMultiplier = 0.5f;
-        Assert.Throws<ArgumentOutOfRangeException>(() => new ResNetTrainer(badMultiplier));
+        Assert.Throws<FileNotFoundException>(() => StartingWeights.PyTorch("/no/such/weights.pth"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => TrainingSchedule.FineTune(learningRateMultiplier: 0.5f));
     }
 }

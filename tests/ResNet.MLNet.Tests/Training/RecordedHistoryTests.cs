@@ -33,22 +33,20 @@ public class RecordedHistoryTests(ITestOutputHelper output)
                 options.Metrics = [new ErrorRate()];
                 break;
             case "mixup":
-                options.MixUp = 0.4f;
+                options.Callbacks = [new MixUp(0.4f)];
                 options.LabelSmoothing = 0.1f;
                 break;
             case "cutmix-accumulate":
-                options.CutMix = 1f;
-                options.AccumulateBatches = 2;
+                options.Callbacks = [new CutMix(1f), new GradientAccumulation(2)];
                 break;
             case "save-best-early-stop":
                 options.Epochs = 6;
                 options.MaxLearningRate = 0.03f;
-                options.SaveBestModel = true;
-                options.EarlyStoppingPatience = 1;
+                options.Callbacks = [new SaveBestModel(), new EarlyStopping(patience: 1)];
                 break;
             case "fine-tune":
                 options.Architecture = Architectures.TorchVisionResNet18;
-                options.FineTune = true;
+                options.Schedule = TrainingSchedule.FineTune();
                 options.Epochs = 1;
                 options.MaxLearningRate = 2e-3f;
                 break;

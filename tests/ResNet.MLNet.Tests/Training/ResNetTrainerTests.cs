@@ -193,7 +193,7 @@ public class ResNetTrainerTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void ValidationSetAndProgressWorkAndNoValidationPrintsNone()
+    public void ValidationSetAndMetricsCallbackWorkAndNoValidationPrintsNone()
     {
         var ml = new MLContext(seed: 0);
         var data = SquaresData.Load(ml, perClassTrain: 8, perClassValid: 4);
@@ -202,11 +202,11 @@ public class ResNetTrainerTests(ITestOutputHelper output)
         var o = Options(new StringWriter(), epochs: 1);
         o.ValidationColumnName = null;
         o.ValidationSet = valid;
-        var progress = new Recorder();
-        o.Progress = progress;
+        var reported = new List<EpochMetrics>();
+        o.MetricsCallback = reported.Add;
         using var model = new ResNetTrainer(o).Fit(train);
-        Assert.Single(progress.Items);
-        Assert.NotNull(progress.Items[0].Accuracy);
+        Assert.Single(reported);
+        Assert.NotNull(reported[0].Accuracy);
 
         var log = new StringWriter();
         o = Options(log, epochs: 1);
@@ -214,12 +214,6 @@ public class ResNetTrainerTests(ITestOutputHelper output)
         using var unvalidated = new ResNetTrainer(o).Fit(train);
         Assert.Null(unvalidated.History[0].ValidLoss);
         Assert.Matches(@"\n0 +\d\.\d{6} +None +None +\d\d:\d\d", log.ToString().Replace("\r", ""));
-    }
-
-    private sealed class Recorder : IProgress<EpochMetrics>
-    {
-        public List<EpochMetrics> Items { get; } = [];
-        public void Report(EpochMetrics value) => Items.Add(value);
     }
 
     private sealed class Prediction
