@@ -118,6 +118,8 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
         else if (!forRangeTest && split is not null)
             valid = TrainingData.Create(input, o.FeatureColumnName, o.LabelColumnName, split, keepWhen: true,
                 $"the validation rows ({split} = true)", "The training data");
+        if (!forRangeTest)
+            foreach (var monitor in o.Callbacks.OfType<IMetricMonitor>()) monitor.Tracker.RequireData(hasValidation: valid is not null);
         if (valid is not null && valid.ClassCount != train.ClassCount)
             throw new ArgumentException($"Options.ValidationSet's label '{o.LabelColumnName}' has {valid.ClassCount} classes; the training data's has {train.ClassCount}.");
         if (valid is not null && !valid.ImageShape.SequenceEqual(train.ImageShape))

@@ -4,7 +4,7 @@ namespace ResNet.MLNet.Training;
 /// fastai's <c>EarlyStoppingCallback</c>: stops the fit once the monitored value (default "valid_loss") has not improved
 /// by more than <see cref="MinDelta"/> for <see cref="Patience"/> epochs in a row.
 /// </summary>
-public sealed class EarlyStopping : LearnerCallback
+public sealed class EarlyStopping : LearnerCallback, IMetricMonitor
 {
     private readonly MetricTracker _tracker;
     private int _wait;
@@ -19,6 +19,8 @@ public sealed class EarlyStopping : LearnerCallback
 
     /// <summary>The monitored column.</summary>
     public string Monitor => _tracker.Monitor;
+
+    MetricTracker IMetricMonitor.Tracker => _tracker;
 
     /// <summary>The least improvement that counts.</summary>
     public double MinDelta => _tracker.MinDelta;
@@ -36,7 +38,7 @@ public sealed class EarlyStopping : LearnerCallback
     public override void BeforeFit(LearnerState state)
     {
         _wait = 0;
-        _tracker.Start(state);
+        _tracker.Reset();
         StoppedAfterEpoch = null;
     }
 

@@ -25,11 +25,12 @@ internal sealed class MetricTracker
     /// <summary>The best value so far (none before the first epoch).</summary>
     public double? Best { get; private set; }
 
-    /// <summary>Forgets the best value at the start of a fit; a validation column needs validation data.</summary>
-    public void Start(LearnerState state)
+    public void Reset() => Best = null;
+
+    /// <summary>Refuses a run without validation data unless the monitored column is the training loss.</summary>
+    public void RequireData(bool hasValidation)
     {
-        if (!state.HasValidation && Monitor != "train_loss") throw NeedsValidation();
-        Best = null;
+        if (!hasValidation && Monitor != "train_loss") throw NeedsValidation();
     }
 
     /// <summary>Reads the monitored value of <paramref name="m"/> and returns whether it is a new best.</summary>

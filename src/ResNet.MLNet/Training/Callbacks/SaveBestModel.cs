@@ -8,7 +8,7 @@ namespace ResNet.MLNet.Training;
 /// end of the fit the model gets the best epoch's weights back, so the fitted transformer and model.zip hold them. The
 /// epoch table says which epoch was best.
 /// </summary>
-public sealed class SaveBestModel : LearnerCallback
+public sealed class SaveBestModel : LearnerCallback, IMetricMonitor
 {
     private readonly MetricTracker _tracker;
     private MemoryStream? _best;
@@ -19,6 +19,8 @@ public sealed class SaveBestModel : LearnerCallback
 
     /// <summary>The monitored column.</summary>
     public string Monitor => _tracker.Monitor;
+
+    MetricTracker IMetricMonitor.Tracker => _tracker;
 
     /// <summary>The least improvement that counts.</summary>
     public double MinDelta => _tracker.MinDelta;
@@ -32,7 +34,7 @@ public sealed class SaveBestModel : LearnerCallback
     /// <inheritdoc />
     public override void BeforeFit(LearnerState state)
     {
-        _tracker.Start(state);
+        _tracker.Reset();
         _best?.SetLength(0);
         _bestEpoch = -1;
     }
