@@ -30,7 +30,7 @@ internal sealed class MetricTracker
     /// <summary>Refuses a run without validation data unless the monitored column is the training loss.</summary>
     public void RequireData(bool hasValidation)
     {
-        if (!hasValidation && Monitor != "train_loss") throw NeedsValidation();
+        if (!hasValidation && Monitor != EpochMetrics.TrainLossColumn) throw NeedsValidation();
     }
 
     /// <summary>Reads the monitored value of <paramref name="m"/> and returns whether it is a new best.</summary>
@@ -56,5 +56,5 @@ internal sealed class MetricTracker
     }
 
     private ArgumentException NeedsValidation() => new($"{Owner} monitors '{Monitor}', which needs validation data: " +
-        "set ValidationColumnName or ValidationSet, or monitor \"train_loss\".");
+        $"set ValidationColumnName or ValidationSet, or monitor \"{EpochMetrics.TrainLossColumn}\".");
 }
