@@ -38,7 +38,7 @@ Console.WriteLine($"{data.Classes.Count} classes: {string.Join(", ", data.Classe
 //                                      Normalize.from_stats(*imagenet_stats)]
 // Each image is decoded once into a store on disk that every later fit (and later run) with the same presize reuses.
 var imageCache = ImageCache.OnDisk(Path.Combine(Datasets.DefaultCacheDirectory, "image-cache", Path.GetFileName(root)));
-EstimatorChain<NormalizeImagesTransformer> GetData(int presize, int size) =>
+EstimatorChain<ITransformer> GetData(int presize, int size) =>
     ml.Transforms.ImageClassificationPreprocessing(new ImagePreprocessingOptions { Presize = presize, Size = size, MinScale = 0.5f, Cache = imageCache });
 
 // The notebook's settings on real data; on the synthetic shapes (1,500 small training images) smaller images,

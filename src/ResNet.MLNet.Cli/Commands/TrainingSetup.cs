@@ -56,7 +56,7 @@ internal sealed class TrainingSetup
 
     /// <summary>What the options resolve to: the data, the preprocessing pipeline and the trainer options.</summary>
     /// <param name="Preprocessing">The chapter's pipeline up to the trainer (<c>ImageClassificationPreprocessing</c>).</param>
-    public sealed record Resolved(MLContext ML, ImageFolder Data, EstimatorChain<NormalizeImagesTransformer> Preprocessing,
+    public sealed record Resolved(MLContext ML, ImageFolder Data, EstimatorChain<ITransformer> Preprocessing,
         ResNetTrainer.Options Trainer, int Presize, int Size);
 
 

@@ -10,7 +10,7 @@ namespace ResNet.MLNet.Transforms;
 /// Training passes (cursors requested with a <see cref="Random"/>) augment randomly in batches with TorchSharp;
 /// every other consumer gets the validation transform: the largest centred square resized to <c>Size</c>.
 /// </summary>
-public sealed class AugmentImagesEstimator : IEstimator<AugmentImagesTransformer>
+internal sealed class AugmentImagesEstimator : IEstimator<AugmentImagesTransformer>
 {
     private readonly string _outputColumnName;
     private readonly string _inputColumnName;
@@ -38,7 +38,7 @@ public sealed class AugmentImagesEstimator : IEstimator<AugmentImagesTransformer
 }
 
 /// <summary>Random batch augmentation on training passes, the validation crop otherwise (see <see cref="AugmentImagesEstimator"/>).</summary>
-public sealed class AugmentImagesTransformer : PlanarImageTransformer
+internal sealed class AugmentImagesTransformer : PlanarImageTransformer
 {
     private const string Name = "AugmentImages";
     private readonly AugmentOptions _options;
@@ -48,9 +48,6 @@ public sealed class AugmentImagesTransformer : PlanarImageTransformer
     {
         _options = options.Clone();
     }
-
-    /// <summary>A copy of the augmentation options.</summary>
-    public AugmentOptions Options => _options.Clone();
 
     private protected override int BatchSize => _options.BatchSize;
 

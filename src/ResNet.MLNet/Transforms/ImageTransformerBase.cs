@@ -9,7 +9,7 @@ namespace ResNet.MLNet.Transforms;
 /// <c>MLContext.Model.Load</c> (no registration) and in-memory scoring equals the reloaded model. Training passes
 /// (a cursor requested with a <see cref="Random"/>) may take a different, random path (see docs/transforms.md).
 /// </summary>
-public abstract class ImageTransformerBase : ITransformer, ICanSaveModel, IDisposable
+internal abstract class ImageTransformerBase : ITransformer, ICanSaveModel, IDisposable
 {
     private protected ImageTransformerBase(ITransformer? scoring) => Scoring = scoring;
 

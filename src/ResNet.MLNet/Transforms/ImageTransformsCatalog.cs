@@ -71,7 +71,7 @@ public static class ImageTransformsCatalog
     /// </summary>
     /// <param name="catalog">The transforms catalog.</param>
     /// <param name="options">Column names, sizes, augmentation and cache (the chapter's defaults when null).</param>
-    public static EstimatorChain<NormalizeImagesTransformer> ImageClassificationPreprocessing(this TransformsCatalog catalog,
+    public static EstimatorChain<ITransformer> ImageClassificationPreprocessing(this TransformsCatalog catalog,
         ImagePreprocessingOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
@@ -105,7 +105,7 @@ public static class ImageTransformsCatalog
     /// <param name="outputColumnName">The column to write (the input too when <paramref name="inputColumnName"/> is null).</param>
     /// <param name="options">Augmentation options (fastai's defaults when null).</param>
     /// <param name="inputColumnName">Planar pixels <c>[3, H, W]</c>, Byte 0..255 or Single 0..1 (default: <paramref name="outputColumnName"/>).</param>
-    public static AugmentImagesEstimator AugmentImages(this TransformsCatalog catalog, string outputColumnName,
+    public static IEstimator<ITransformer> AugmentImages(this TransformsCatalog catalog, string outputColumnName,
         AugmentOptions? options = null, string? inputColumnName = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
@@ -117,7 +117,7 @@ public static class ImageTransformsCatalog
     /// <param name="outputColumnName">The column to write (the input too when <paramref name="inputColumnName"/> is null).</param>
     /// <param name="stats">Channel statistics (default <see cref="ImageStats.ImageNet"/>).</param>
     /// <param name="inputColumnName">Planar pixels <c>[3, H, W]</c>, Single 0..1 or Byte 0..255 (default: <paramref name="outputColumnName"/>).</param>
-    public static NormalizeImagesEstimator NormalizeImages(this TransformsCatalog catalog, string outputColumnName,
+    public static IEstimator<ITransformer> NormalizeImages(this TransformsCatalog catalog, string outputColumnName,
         ImageStats? stats = null, string? inputColumnName = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);

@@ -10,7 +10,7 @@ namespace ResNet.MLNet.Transforms;
 /// planar RGB <c>[3, H, W]</c> values in 0..1 (bytes 0..255 are divided by 255 first). Output:
 /// <c>Vector&lt;Single, 3, H, W&gt;</c>.
 /// </summary>
-public sealed class NormalizeImagesEstimator : IEstimator<NormalizeImagesTransformer>
+internal sealed class NormalizeImagesEstimator : IEstimator<NormalizeImagesTransformer>
 {
     private readonly string _outputColumnName;
     private readonly string _inputColumnName;
@@ -41,18 +41,16 @@ public sealed class NormalizeImagesEstimator : IEstimator<NormalizeImagesTransfo
 /// straight from the previous batched transform (AugmentImages) when it serves tensors; single rows and model.zip run a
 /// generated ONNX graph (Sub/Div) through ML.NET's <c>ApplyOnnxModel</c>.
 /// </summary>
-public sealed class NormalizeImagesTransformer : PlanarImageTransformer
+internal sealed class NormalizeImagesTransformer : PlanarImageTransformer
 {
     private const string Name = "NormalizeImages";
+    private readonly ImageStats _stats;
 
     internal NormalizeImagesTransformer(string outputColumnName, string inputColumnName, ImageStats stats, IDataView input)
         : base(Name, outputColumnName, inputColumnName, input, columns => BuildScoring(columns, stats, input))
     {
-        Stats = stats;
+        _stats = stats;
     }
-
-    /// <summary>The channel statistics.</summary>
-    public ImageStats Stats { get; }
 
     private protected override int BatchSize => 128;
 
@@ -69,8 +67,8 @@ public sealed class NormalizeImagesTransformer : PlanarImageTransformer
     private protected override Func<Tensor, RowBatch, Tensor> CreateBatchTransform()
     {
         float range = Columns.IsByte ? 255f : 1f;
-        float[] scale = Stats.Std.Select(s => 1f / (range * s)).ToArray();
-        float[] shift = Stats.Mean.Zip(Stats.Std, (m, s) => -m / s).ToArray();
+        float[] scale = _stats.Std.Select(s => 1f / (range * s)).ToArray();
+        float[] shift = _stats.Mean.Zip(_stats.Std, (m, s) => -m / s).ToArray();
         return (images, _) => addcmul(tensor(shift, [1, 3, 1, 1]), Columns.IsByte ? images.to_type(ScalarType.Float32) : images,
             tensor(scale, [1, 3, 1, 1]), 1);
     }

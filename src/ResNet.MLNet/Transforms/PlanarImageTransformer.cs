@@ -13,7 +13,7 @@ namespace ResNet.MLNet.Transforms;
 /// (<c>PredictionEngine</c>) and model.zip take the stock chain in <see cref="ImageTransformerBase.Scoring"/>, which
 /// computes the same deterministic values.
 /// </summary>
-public abstract class PlanarImageTransformer : ImageTransformerBase
+internal abstract class PlanarImageTransformer : ImageTransformerBase
 {
     private readonly string _transformName;
 

@@ -39,7 +39,7 @@ public static class PipelineEpoch
     }
 
     /// <summary>The chapter's pipeline up to the trainer, images decoded once in memory.</summary>
-    private static EstimatorChain<NormalizeImagesTransformer> Preprocessing(MLContext ml) =>
+    private static EstimatorChain<ITransformer> Preprocessing(MLContext ml) =>
         ml.Transforms.ImageClassificationPreprocessing(new ImagePreprocessingOptions { Presize = Presize, Size = Size, MinScale = 0.5f });
 
     /// <summary>Fits the chain with <paramref name="epochs"/> epochs and returns it with the trainer's transformer.</summary>

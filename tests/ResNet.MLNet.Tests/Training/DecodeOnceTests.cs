@@ -29,7 +29,7 @@ public sealed class DecodeOnceTests : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
-    private static EstimatorChain<NormalizeImagesTransformer> Preprocessing(MLContext ml) =>
+    private static EstimatorChain<ITransformer> Preprocessing(MLContext ml) =>
         ml.Transforms.Conversion.MapValueToKey("Label")
             .Append(ml.Transforms.LoadImageFiles("Image", "ImagePath"))
             .Append(ml.Transforms.PresizeImages("Image", size: 40, ResizeMethod.Crop))

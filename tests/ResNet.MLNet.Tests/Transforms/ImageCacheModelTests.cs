@@ -62,9 +62,9 @@ public sealed class ImageCacheModelTests(TrainedClassifier classifier) : IClassF
     private static float[][] Pixels(IDataView view) =>
         view.GetColumn<float[]>("Pixels").ToArray();
 
-    private sealed class Disposing(TransformerChain<NormalizeImagesTransformer> value) : IDisposable
+    private sealed class Disposing(TransformerChain<ITransformer> value) : IDisposable
     {
-        public TransformerChain<NormalizeImagesTransformer> Value { get; } = value;
+        public TransformerChain<ITransformer> Value { get; } = value;
 
         public void Dispose() => Value.OfType<LoadPresizedImagesTransformer>().Single().Dispose();
     }
