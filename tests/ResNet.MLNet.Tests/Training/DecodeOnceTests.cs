@@ -84,7 +84,7 @@ public sealed class DecodeOnceTests : IDisposable
         var ml = new MLContext(seed: 0);
         var data = ml.Data.LoadImageFolder(_root, validName: "val");
         var log = new StringWriter();
-        IEstimator<ITransformer> nested = Preprocessing(ml);   // appended as one estimator: fitted as one step
+        var nested = new EstimatorChain<ITransformer>().Append(Preprocessing(ml));   // the chain is one estimator: fitted as one step
         var pipeline = nested.Append(ml.MulticlassClassification.Trainers.ResNet(TrainerOptions(log)));
         using var decoded = new DecodeCounter();
 
