@@ -23,6 +23,17 @@ public abstract class Metric
     public abstract Tensor PerSample(Tensor prediction, Tensor target);
 }
 
+/// <summary>
+/// fastai's <c>accuracy</c>: whether the highest score is the true class. Every run measures it (the epoch table's
+/// <see cref="EpochMetrics.AccuracyColumn"/> column, <see cref="EpochMetrics.Accuracy"/>).
+/// </summary>
+internal sealed class Accuracy : Metric
+{
+    public Accuracy() : base(EpochMetrics.AccuracyColumn) { }
+
+    public override Tensor PerSample(Tensor prediction, Tensor target) => prediction.argmax(1).eq(target).to(ScalarType.Float32);
+}
+
 /// <summary>fastai's <c>error_rate</c>: 1 − accuracy.</summary>
 public sealed class ErrorRate : Metric
 {

@@ -6,18 +6,20 @@ namespace ResNet.MLNet.Training;
 /// <summary>
 /// fastai's <c>Recorder</c>, one per run (its state carries over fine_tune's two fits and a resumed run): smooths the
 /// training loss (never reset between epochs), times each epoch's training steps, training pass and validation pass,
-/// accumulates the validation loss, accuracy and the run's metrics over the whole validation set, and after every epoch
+/// accumulates the validation loss and the metrics (accuracy, then the run's) over the whole validation set, and after every epoch
 /// adds its <see cref="EpochMetrics"/> to the history, writes the table row to <paramref name="log"/> and reports it.
 /// </summary>
 internal sealed class Recorder(TextWriter log, string? validDescription, IReadOnlyList<Metric> metrics, Action<EpochMetrics> report) : LearnerCallback
 {
+    /// <summary>Accuracy first (the table's own column), then the run's metrics.</summary>
+    private readonly Metric[] _metrics = [new Accuracy(), .. metrics];
     private readonly List<EpochMetrics> _history = [];
-    private readonly double[] _metricSums = new double[metrics.Count];
+    private readonly double[] _metricSums = new double[metrics.Count + 1];
     private EpochTable? _table;
     private long _epochStart, _passStart, _stepStart, _validationStart;
     private TimeSpan _steps, _trainingPass, _validation;
     private double _lossSum;
-    private long _correct, _count;
+    private long _count;
 
     public override int Order => 50;
 
@@ -58,7 +60,7 @@ internal sealed class Recorder(TextWriter log, string? validDescription, IReadOn
         _epochStart = Stopwatch.GetTimestamp();
         _steps = _trainingPass = _validation = TimeSpan.Zero;
         _lossSum = 0;
-        _correct = _count = 0;
+        _count = 0;
         Array.Clear(_metricSums);
     }
 
@@ -84,9 +86,8 @@ internal sealed class Recorder(TextWriter log, string? validDescription, IReadOn
         _lossSum += state.LossValue * n;
         _count += n;
         using var scope = NewDisposeScope();
-        _correct += prediction.argmax(1).eq(target).sum().item<long>();
-        for (int i = 0; i < metrics.Count; i++)
-            _metricSums[i] += metrics[i].PerSample(prediction, target).to(ScalarType.Float64).sum().item<double>();
+        for (int i = 0; i < _metrics.Length; i++)
+            _metricSums[i] += _metrics[i].PerSample(prediction, target).to(ScalarType.Float64).sum().item<double>();
     }
 
     public override void AfterTrain(LearnerState state) => _trainingPass = Stopwatch.GetElapsedTime(_passStart);
@@ -104,12 +105,12 @@ internal sealed class Recorder(TextWriter log, string? validDescription, IReadOn
     {
         bool validated = validDescription is not null && _count > 0;
         var m = new EpochMetrics(state.Epoch, Smoothed.Value, validated ? _lossSum / _count : null,
-            validated ? (double)_correct / _count : null, Stopwatch.GetElapsedTime(_epochStart))
+            validated ? _metricSums[0] / _count : null, Stopwatch.GetElapsedTime(_epochStart))
         {
             StepTime = _steps,
             DataTime = _trainingPass - _steps,
             ValidationTime = _validation,
-            Metrics = validated ? metrics.Select((metric, i) => (metric.Name, _metricSums[i] / _count)).ToDictionary() : new Dictionary<string, double>(),
+            Metrics = validated ? metrics.Select((metric, i) => (metric.Name, _metricSums[i + 1] / _count)).ToDictionary() : new Dictionary<string, double>(),
         };
         _history.Add(m);
         Table.Write(m);
