@@ -61,7 +61,7 @@ public sealed class LearningRateFinder
         if (!(StartLearningRate > 0 && EndLearningRate > StartLearningRate) || double.IsInfinity(EndLearningRate))
             throw new ArgumentOutOfRangeException(nameof(StartLearningRate), "LearningRateFinder needs 0 < StartLearningRate < EndLearningRate < ∞.");
         if (Iterations < 10) throw new ArgumentOutOfRangeException(nameof(Iterations), Iterations, "LearningRateFinder needs at least 10 iterations.");
-        using var run = ResNetTrainer.Prepare(_options, input, forRangeTest: true);
+        using var run = ResNetTrainer.PrepareRangeTest(_options, input);
         return RangeTest(run, StartLearningRate, EndLearningRate, Iterations, StopOnDivergence, _options.CancellationToken);
     }
 

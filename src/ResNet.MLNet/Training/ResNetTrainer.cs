@@ -39,7 +39,7 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
         if (o.Resume && !File.Exists(checkpointPath))
             throw new FileNotFoundException($"Options.Resume is set but there is no checkpoint at '{checkpointPath}' (Options.CheckpointDirectory); " +
                 "train with a CheckpointDirectory first, or set Resume = false to start over.", checkpointPath);
-        using var run = Prepare(o, input, forRangeTest: false);
+        using var run = PrepareFit(o, input);
         var learner = run.Learner;
         var identity = new TrainingCheckpoint(o.Architecture.Name, run.Train.ClassCount, run.Train.ImageShape, o.Epochs,
             run.BatchesPerEpoch, o.MaxLearningRate, run.Seed);
@@ -104,28 +104,44 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
         return callbacks;
     }
 
-    /// <summary>Validates the data against the options, initialises torch and builds the seeded model and learner.</summary>
-    internal static TrainingRun Prepare(Options o, IDataView input, bool forRangeTest)
+    /// <summary>A fit's run: the training rows and validation data of <paramref name="input"/>, with a network model.zip can hold.</summary>
+    internal static TrainingRun PrepareFit(Options o, IDataView input)
     {
-        string? split = SplitterColumn(o, o.ValidationColumnName is string name && input.Schema.GetColumnOrNull(name) is not null);
-        string splitDescription = split is null ? "" : $" ({split} = false)";
-        var train = TrainingData.Create(input, o.FeatureColumnName, o.LabelColumnName, split, keepWhen: false,
-            "the training rows" + splitDescription, "The training data");
+        string? split = Splitter(o, input);
+        var train = TrainingRows(o, input, split);
         TrainingData? valid = null;
-        if (!forRangeTest && o.ValidationSet is not null)
+        if (o.ValidationSet is not null)
             valid = TrainingData.Create(o.ValidationSet, o.FeatureColumnName, o.LabelColumnName, null, keepWhen: true,
                 "the validation set", "Options.ValidationSet");
-        else if (!forRangeTest && split is not null)
+        else if (split is not null)
             valid = TrainingData.Create(input, o.FeatureColumnName, o.LabelColumnName, split, keepWhen: true,
                 $"the validation rows ({split} = true)", "The training data");
-        if (!forRangeTest)
-            foreach (var monitor in o.Callbacks.OfType<IMetricMonitor>()) monitor.Tracker.RequireData(hasValidation: valid is not null);
+        foreach (var monitor in o.Callbacks.OfType<IMetricMonitor>()) monitor.Tracker.RequireData(hasValidation: valid is not null);
         if (valid is not null && valid.ClassCount != train.ClassCount)
             throw new ArgumentException($"Options.ValidationSet's label '{o.LabelColumnName}' has {valid.ClassCount} classes; the training data's has {train.ClassCount}.");
         if (valid is not null && !valid.ImageShape.SequenceEqual(train.ImageShape))
             throw new ArgumentException($"Options.ValidationSet's images are [{string.Join(",", valid.ImageShape)}]; the training images are [{string.Join(",", train.ImageShape)}].");
-        var classNames = ClassNamesOf(train.Label, train.ClassCount);
+        return Prepare(o, train, valid, checkNetwork: model => CheckExportable(o, model, train));
+    }
 
+    /// <summary>The LR range test's run: the training rows of <paramref name="input"/> only, and a network that is never saved.</summary>
+    internal static TrainingRun PrepareRangeTest(Options o, IDataView input) =>
+        Prepare(o, TrainingRows(o, input, Splitter(o, input)), valid: null, checkNetwork: null);
+
+    private static TrainingData TrainingRows(Options o, IDataView input, string? split) =>
+        TrainingData.Create(input, o.FeatureColumnName, o.LabelColumnName, split, keepWhen: false,
+            "the training rows" + (split is null ? "" : $" ({split} = false)"), "The training data");
+
+    private static string? Splitter(Options o, IDataView input) =>
+        SplitterColumn(o, o.ValidationColumnName is string name && input.Schema.GetColumnOrNull(name) is not null);
+
+    /// <summary>
+    /// Initialises torch and builds the seeded model and learner over <paramref name="train"/> and <paramref name="valid"/>;
+    /// <paramref name="checkNetwork"/> sees the new network before it takes starting weights.
+    /// </summary>
+    private static TrainingRun Prepare(Options o, TrainingData train, TrainingData? valid, Action<nn.Module<Tensor, Tensor>>? checkNetwork)
+    {
+        var classNames = ClassNamesOf(train.Label, train.ClassCount);
         TrainingDevice.InitialiseTorch();
         var device = TrainingDevice.Resolve(o.Device);
         var log = o.Log ?? Console.Out;
@@ -137,7 +153,7 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
         HalfPrecisionCopy? half = null;
         try
         {
-            if (!forRangeTest) CheckExportable(o, model, train);
+            checkNetwork?.Invoke(model);
             o.InitialWeights?.LoadInto(model, o.Architecture, log);
             var candidates = StepCandidates(o, device, model, log);
             var settings = batchesPerEpoch == 0 ? candidates[0]

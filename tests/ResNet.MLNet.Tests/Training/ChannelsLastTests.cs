@@ -196,9 +196,9 @@ public class ChannelsLastTests
             records.Save(key, new StepSettings(recorded, null));
             var o = Options(option);
             o.StepTrialRecords = records;
-            using (var run = ResNetTrainer.Prepare(o, data, forRangeTest: false))
+            using (var run = ResNetTrainer.PrepareFit(o, data))
                 Assert.Equal(expected, run.Learner.ChannelsLast);
-            using (var run = ResNetTrainer.Prepare(o, data, forRangeTest: true))
+            using (var run = ResNetTrainer.PrepareRangeTest(o, data))
                 Assert.Equal(expected, run.Learner.ChannelsLast);
         }
 

@@ -48,7 +48,7 @@ public class LearningRateFinderTests
     {
         var ml = new MLContext(0);
         var data = SquaresData.Load(ml, perClassTrain: 8, perClassValid: 2);
-        using var run = ResNetTrainer.Prepare(Options(), data, forRangeTest: true);
+        using var run = ResNetTrainer.PrepareRangeTest(Options(), data);
         var before = run.Learner.Model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
         var result = LearningRateFinder.RangeTest(run, 1e-7, 10, 20, stopOnDivergence: true, CancellationToken.None);
         Assert.True(result.LearningRates.Count > 3);
