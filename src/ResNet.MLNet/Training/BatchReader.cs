@@ -64,6 +64,9 @@ internal sealed class BatchReader : IDisposable
     /// <summary>The default for a device: read inline on the CPU, 2 batches ahead on a GPU.</summary>
     public static int DefaultPrefetch(DeviceType device) => device == DeviceType.CPU ? 0 : 2;
 
+    /// <summary>The per-epoch Random a training pass hands the cursor (drives upstream shuffling and augmentation).</summary>
+    public static Random EpochRandom(int seed, int epoch) => new(unchecked(seed * 1_000_003 + epoch * 7919 + 17));
+
     private IEnumerable<ImageBatch> Prefetched(BlockingCollection<ImageBatch> queue)
     {
         foreach (var batch in queue.GetConsumingEnumerable())

@@ -13,6 +13,8 @@ namespace ResNet.MLNet.Training;
 /// </summary>
 internal sealed class Learner : IDisposable
 {
+    private readonly TrainingPrecision _precision;
+
     public Learner(nn.Module<Tensor, Tensor> model, Device device, int batchSize, double weightDecay,
         HalfPrecisionCopy? halfPrecision, TextWriter output, bool channelsLast, ClassificationLoss? loss = null)
     {
@@ -23,7 +25,8 @@ internal sealed class Learner : IDisposable
         ChannelsLast = channelsLast;
         Loss = loss ?? new ClassificationLoss(0);
         Optimizer = new FastaiAdam(FastaiAdam.Groups(model), weightDecay: weightDecay);
-        State = new LearnerState(model, Loss.PerSample, output) { Optimizer = Optimizer, Half = halfPrecision };
+        _precision = new TrainingPrecision(model, halfPrecision, Optimizer);
+        State = new LearnerState(model, Loss.PerSample, output) { Optimizer = Optimizer, Half = halfPrecision, Precision = _precision };
     }
 
     public nn.Module<Tensor, Tensor> Model { get; }
@@ -41,14 +44,6 @@ internal sealed class Learner : IDisposable
 
     /// <summary>Batches read ahead on a background thread (<see cref="BatchReader.DefaultPrefetch"/>: none on the CPU).</summary>
     private int Prefetch => BatchReader.DefaultPrefetch(Device.type);
-
-    private nn.Module<Tensor, Tensor> Working => Half?.Working ?? Model;
-
-    /// <summary>
-    /// The validation forward: in bf16 when training chose bf16 (only on a CPU whose bf16 kernels the step trial found
-    /// faster), with the working copy's live BatchNorm statistics; else the fp32 master.
-    /// </summary>
-    private Tensor ValidationForward(Tensor x) => Half is { DType: ScalarType.BFloat16 } half ? half.Forward(x) : Model.forward(x);
 
     /// <summary>
     /// Runs epochs <paramref name="startEpoch"/> to <paramref name="epochs"/> − 1 (non-zero start when resuming) with
@@ -84,13 +79,12 @@ internal sealed class Learner : IDisposable
     private void TrainingPass(TrainingData train, int seed, LearnerEvents events, CancellationToken cancellation)
     {
         State.Training = true;
-        Working.train();
+        _precision.Working.train();
         events.WithEvents(BeforeTrain, () =>
         {
-            using (var reader = new BatchReader(train, BatchSize, EpochRandom(seed, State.Epoch), dropLast: true, "training", cancellation, Prefetch))
+            using (var reader = new BatchReader(train, BatchSize, BatchReader.EpochRandom(seed, State.Epoch), dropLast: true, "training", cancellation, Prefetch))
                 AllBatches(reader, events, cancellation);
-            StepPendingGradients();
-            Half?.SyncBuffersToMaster();
+            _precision.EndTrainingPass();
         }, AfterTrain);
     }
 
@@ -98,7 +92,7 @@ internal sealed class Learner : IDisposable
     {
         State.Training = false;
         Model.eval();
-        Working.eval();
+        _precision.Working.eval();
         try
         {
             using var noGrad = torch.no_grad();
@@ -110,7 +104,7 @@ internal sealed class Learner : IDisposable
         }
         finally
         {
-            Working.train();
+            _precision.Working.train();
         }
     }
 
@@ -136,7 +130,7 @@ internal sealed class Learner : IDisposable
     public double TrainBatch(ImageBatch batch, double learningRate, double momentum, IReadOnlyList<LearnerCallback>? callbacks = null)
     {
         State.Training = true;
-        Working.train();
+        _precision.Working.train();
         State.LearningRate = learningRate;
         State.Momentum = momentum;
         return OneBatch(batch, new LearnerEvents(callbacks ?? [], State));
@@ -155,14 +149,14 @@ internal sealed class Learner : IDisposable
         State.BackwardScale = 1;
         events.WithEvents(BeforeBatch, () =>
         {
-            State.Prediction = !training ? ValidationForward(State.Input) : Half is null ? Model.forward(State.Input) : Half.Forward(State.Input);
+            State.Prediction = training ? _precision.TrainingForward(State.Input) : _precision.ValidationForward(State.Input);
             events.Raise(AfterPred);
             State.Loss = State.PerSampleLoss(State.Prediction, State.Target!).mean();
             events.Raise(AfterLoss);
             if (!training) return;
             bool apply = true;
-            events.WithEvents(BeforeBackward, () => apply = Backward(), AfterBackward);
-            events.WithEvents(BeforeStep, () => { if (apply) Step(); }, AfterStep);
+            events.WithEvents(BeforeBackward, () => apply = _precision.Backward(State.BackwardScale == 1 ? State.Loss! : State.Loss!.mul(State.BackwardScale)), AfterBackward);
+            events.WithEvents(BeforeStep, () => { if (apply) _precision.Step(State.LearningRate, State.Momentum); }, AfterStep);
             Optimizer.ZeroGrad();
         }, AfterBatch, cancellable: AfterCancelBatch);
         double value = State.LossValue;
@@ -172,68 +166,8 @@ internal sealed class Learner : IDisposable
         return value;
     }
 
-    /// <summary>Backpropagates the loss (scaled for gradient accumulation); false when mixed precision skips this step.</summary>
-    private bool Backward()
-    {
-        var loss = State.BackwardScale == 1 ? State.Loss! : State.Loss!.mul(State.BackwardScale);
-        if (Half is not null) return Half.BackwardToMaster(loss);
-        loss.backward();
-        return true;
-    }
-
-    private void Step()
-    {
-        Optimizer.Step(State.LearningRate, State.Momentum);
-        Half?.CopyMasterToWorking();
-    }
-
-    /// <summary>
-    /// Steps with gradients summed over the last batches of a training pass that never reached their optimiser step
-    /// (gradient accumulation over more batches than remained), scaled to their mean, so no batch's gradient is lost or
-    /// carried into the next epoch.
-    /// </summary>
-    private void StepPendingGradients()
-    {
-        if (State.PendingStepScale is not double scale) return;
-        State.PendingStepScale = null;
-        Optimizer.ScaleGradients(scale);
-        Step();
-        Optimizer.ZeroGrad();
-    }
-
     /// <summary>The batch's images on the device, channels-last if chosen (the half-precision copy keeps the layout).</summary>
-    private Tensor Input(Tensor features)
-    {
-        var x = features.to(Device);
-        return ChannelsLast ? MemoryFormat.ToChannelsLast(x) : x;
-    }
-
-    /// <summary>The per-epoch Random handed to the cursor (drives upstream shuffling and augmentation).</summary>
-    public static Random EpochRandom(int seed, int epoch) => new(unchecked(seed * 1_000_003 + epoch * 7919 + 17));
-
-    /// <summary>
-    /// fastai's <c>freeze</c>: only the last parameter group (the head) and BatchNorm layers train (<c>train_bn</c>);
-    /// needs a network with <see cref="Modules.IParameterGroups"/>.
-    /// </summary>
-    public void Freeze() => SetTrainable(frozenGroups: ((Modules.IParameterGroups)Model).ParameterGroups.Count - 1);
-
-    /// <summary>fastai's <c>unfreeze</c>: every parameter trains.</summary>
-    public void Unfreeze() => SetTrainable(frozenGroups: 0);
-
-    private void SetTrainable(int frozenGroups)
-    {
-        var frozen = new HashSet<string>();
-        var groups = Model is Modules.IParameterGroups split ? split.ParameterGroups : [];
-        var names = Model.named_parameters().ToDictionary(p => p.parameter.Handle, p => p.name);
-        for (int g = 0; g < frozenGroups; g++)
-            foreach (var module in groups[g])
-                foreach (var (_, sub) in module.named_modules())
-                    if (!FastaiAdam.IsNormalization(sub))
-                        foreach (var p in sub.parameters(recurse: false)) frozen.Add(names[p.Handle]);
-        foreach (var network in Half is null ? [Model] : new[] { Model, Half.Working })
-            foreach (var (name, p) in network.named_parameters())
-                p.requires_grad_(!frozen.Contains(name));
-    }
+    private Tensor Input(Tensor features) => ChannelsLast ? MemoryFormat.ToChannelsLast(features.to(Device)) : features.to(Device);
 
     public void Dispose()
     {

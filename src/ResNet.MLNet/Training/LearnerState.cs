@@ -86,12 +86,6 @@ public sealed class LearnerState
     /// <summary>Multiplies the loss for this batch's backward pass only (gradient accumulation); reset to 1 every batch.</summary>
     internal double BackwardScale { get; set; } = 1;
 
-    /// <summary>
-    /// Set while gradients of training batches are summed but not yet stepped (gradient accumulation): the factor that
-    /// turns the sum into the mean over those batches. The learner steps with them at the end of the training pass.
-    /// </summary>
-    internal double? PendingStepScale { get; set; }
-
     /// <summary>A generator for callbacks' random draws (MixUp, CutMix), seeded from the run's seed and the epoch.</summary>
     public Random Random { get; internal set; } = new(0);
 
@@ -109,6 +103,9 @@ public sealed class LearnerState
 
     /// <summary>The half-precision working copy and its loss scaler, when training in fp16 or bf16.</summary>
     internal HalfPrecisionCopy? Half { get; init; }
+
+    /// <summary>Where the forward, backward and optimiser step run (gradient accumulation steps through it).</summary>
+    internal TrainingPrecision? Precision { get; init; }
 
     /// <summary>The trainer's loss for each sample (cross-entropy, label-smoothed when configured): <c>[N]</c>.</summary>
     public Tensor PerSampleLoss(Tensor prediction, Tensor target) => _perSampleLoss(prediction, target);

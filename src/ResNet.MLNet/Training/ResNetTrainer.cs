@@ -76,12 +76,12 @@ public sealed partial class ResNetTrainer : IEstimator<ResNetTransformer>
         {
             run.Log.WriteLine($"fine_tune: {freezeEpochs} epoch{(freezeEpochs == 1 ? "" : "s")} with the body frozen (lr {baseLr:G3}), " +
                 $"then {o.Epochs} of the whole network (lr {baseLr / 2 / multiplier:G3}…{baseLr / 2:G3} over {groups} groups).");
-            learner.Freeze();
+            ParameterFreezing.Freeze(learner);
             learner.Optimizer.SetGroupMultipliers([.. Enumerable.Repeat(0.1, groups - 1), 1.0]);   // fastai's slice(base_lr)
             run.Fit(freezeEpochs, 0, Callbacks(o, run, ParamScheduler.OneCycle(baseLr, 0.99, o.Div, o.DivFinal), identity), o.CancellationToken);
         }
         baseLr /= 2;
-        learner.Unfreeze();
+        ParameterFreezing.Unfreeze(learner);
         learner.Optimizer.SetGroupMultipliers(EvenMultipliers(1 / multiplier, groups));
         run.Fit(o.Epochs, 0, Callbacks(o, run, ParamScheduler.OneCycle(baseLr, 0.3, 5, o.DivFinal), identity), o.CancellationToken);
     }

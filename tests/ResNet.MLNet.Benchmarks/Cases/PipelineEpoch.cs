@@ -115,7 +115,7 @@ public static class PipelineEpoch
         {
             long start = System.Diagnostics.Stopwatch.GetTimestamp();
             rows = 0;
-            using var reader = new BatchReader(train, Batch, Learner.EpochRandom(0, epoch), dropLast: true, "benchmark", CancellationToken.None, BatchReader.DefaultPrefetch(TorchSharp.DeviceType.CPU));
+            using var reader = new BatchReader(train, Batch, BatchReader.EpochRandom(0, epoch), dropLast: true, "benchmark", CancellationToken.None, BatchReader.DefaultPrefetch(TorchSharp.DeviceType.CPU));
             foreach (var batch in reader.Batches())
                 using (batch) rows += batch.Count;
             if (epoch > 0) seconds.Add(System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds);

@@ -10,6 +10,7 @@ namespace ResNet.MLNet.Training;
 public sealed class GradientAccumulation : LearnerCallback
 {
     private int _count;
+    private double? _pendingScale;
 
     /// <summary>Steps once every <paramref name="batches"/> training batches.</summary>
     public GradientAccumulation(int batches)
@@ -32,10 +33,18 @@ public sealed class GradientAccumulation : LearnerCallback
     {
         if (++_count < Batches)
         {
-            state.PendingStepScale = (double)Batches / _count;   // the learner steps with these at the end of the pass
-            state.CancelBatch();                                  // keep the gradients, skip the step and zero_grad
+            _pendingScale = (double)Batches / _count;   // turns the gradients' sum into their mean
+            state.CancelBatch();                         // keep the gradients, skip the step and zero_grad
         }
-        state.PendingStepScale = null;
+        _pendingScale = null;
         _count = 0;
+    }
+
+    /// <summary>Steps with the gradients of the pass's last batches that never reached a step, so none is lost or carried into the next epoch.</summary>
+    public override void AfterTrain(LearnerState state)
+    {
+        if (_pendingScale is not double scale) return;
+        _pendingScale = null;
+        state.Precision!.StepAccumulated(scale, state.LearningRate, state.Momentum);
     }
 }
