@@ -1,8 +1,9 @@
 namespace ResNet.MLNet.Training;
 
 /// <summary>
-/// Thrown when the training loss becomes NaN or infinite, or a loss exceeds <see cref="DivergenceGuard.Factor"/> × the
-/// fit's first batch loss (see <see cref="Limit"/>); names the epoch and batch where it happened.
+/// Thrown when the training or validation loss becomes NaN or infinite, or the smoothed training loss exceeds
+/// <see cref="DivergenceGuard.Factor"/> × the fit's first batch loss (see <see cref="Limit"/>); names the epoch and batch
+/// where it happened.
 /// </summary>
 public sealed class TrainingDivergedException : InvalidOperationException
 {
@@ -20,6 +21,10 @@ public sealed class TrainingDivergedException : InvalidOperationException
             $"(learning rate {learningRate:G3}), above {limit:G4}: {DivergenceGuard.Factor:G} × the first batch's loss (or × ln(classes) when that is larger).")
     {
     }
+
+    /// <summary>The exception for an epoch whose validation loss is NaN or infinite.</summary>
+    internal static TrainingDivergedException NonFiniteValidationLoss(int epoch, double loss, double learningRate) =>
+        new(epoch, -1, loss, null, $"Training diverged: the validation loss became {loss} at epoch {epoch} (learning rate {learningRate:G3}).");
 
     private TrainingDivergedException(int epoch, int batch, double loss, double? limit, string description)
         : base(description + " " + Advice)

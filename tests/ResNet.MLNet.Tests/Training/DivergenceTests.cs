@@ -17,15 +17,57 @@ public sealed class DivergenceTests
         high.CheckTraining(loss: 5.0, smoothedLoss: 5.0, epoch: 0, batch: 0, learningRate: 1e-3);
         Assert.Equal(500, high.Limit!.Value, 9);
         high.CheckTraining(loss: 400, smoothedLoss: 499, epoch: 0, batch: 1, learningRate: 1e-3);
-        high.CheckValidation(500, epoch: 0, learningRate: 1e-3);
 
         var batch = Assert.Throws<TrainingDivergedException>(() => high.CheckTraining(loss: 1e4, smoothedLoss: 501, epoch: 1, batch: 3, learningRate: 0.5));
         Assert.Equal((1, 3, 501.0, 500.0), (batch.Epoch, batch.Batch, batch.Loss, batch.Limit!.Value));
         Assert.Contains("the smoothed training loss reached 501 at epoch 1, batch 3", batch.Message, StringComparison.Ordinal);
-        var valid = Assert.Throws<TrainingDivergedException>(() => high.CheckValidation(9.96e13, epoch: 2, learningRate: 0.5));
-        Assert.Contains("the validation loss reached 9.96E+13 at epoch 2 (", valid.Message, StringComparison.Ordinal);
         var nan = Assert.Throws<TrainingDivergedException>(() => high.CheckTraining(double.NaN, double.NaN, epoch: 2, batch: 0, learningRate: 0.5));
         Assert.Null(nan.Limit);
+    }
+
+    [Fact]
+    public void OnlyANonFiniteValidationLossStopsTraining()
+    {
+        DivergenceGuard.CheckValidation(9.96e13, epoch: 0, learningRate: 3e-3);
+        foreach (double loss in new[] { double.NaN, double.PositiveInfinity })
+        {
+            var valid = Assert.Throws<TrainingDivergedException>(() => DivergenceGuard.CheckValidation(loss, epoch: 2, learningRate: 0.5));
+            Assert.Contains($"the validation loss became {loss} at epoch 2 (", valid.Message, StringComparison.Ordinal);
+            Assert.Equal((2, -1), (valid.Epoch, valid.Batch));
+            Assert.Null(valid.Limit);
+        }
+    }
+
+    [Fact]
+    public void AHugeFiniteValidationLossDoesNotStopAFit()
+    {
+        var history = FitWithValidationLoss(1e12f);
+        Assert.Equal([(double)1e12f, 1e12f], history.Select(m => m.ValidLoss!.Value));
+    }
+
+    [Fact]
+    public void ANaNValidationLossStopsAFitInItsEpoch()
+    {
+        var error = Assert.Throws<TrainingDivergedException>(() => FitWithValidationLoss(float.NaN));
+        Assert.Equal((0, -1), (error.Epoch, error.Batch));
+        Assert.Contains("the validation loss became NaN at epoch 0", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Two epochs whose every validation batch reports <paramref name="loss"/>.</summary>
+    private static IReadOnlyList<EpochMetrics> FitWithValidationLoss(float loss)
+    {
+        var ml = new MLContext(seed: 0);
+        var data = SquaresData.Load(ml, perClassTrain: 8, perClassValid: 2);
+        var options = SquaresData.TrainerOptions(epochs: 2);
+        options.Callbacks.Add(new ValidationLoss(loss));
+        using var model = new ResNetTrainer(options).Fit(data);
+        return model.History;
+    }
+
+    private sealed class ValidationLoss(float loss) : LearnerCallback
+    {
+        public override bool RunsInTraining => false;
+        public override void AfterLoss(LearnerState state) => state.Loss = TorchSharp.torch.tensor(loss);
     }
 
     [Fact]

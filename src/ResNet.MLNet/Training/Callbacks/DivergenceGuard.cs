@@ -1,11 +1,13 @@
 namespace ResNet.MLNet.Training;
 
 /// <summary>
-/// Stops training with <see cref="TrainingDivergedException"/> when a training batch's loss is NaN or infinite, or when a
-/// fit blows up without reaching NaN: the smoothed training loss, or an epoch's validation loss, may not exceed
-/// <see cref="Factor"/> × the reference loss, which is the fit's first training batch loss, or ln(classes) (a uniform
-/// guess's loss) when that is larger. Runs after the recorder (which smooths the loss and records the epoch) and before
-/// the callbacks that keep a model (best model, checkpoints), so a diverged epoch is never kept.
+/// Stops training with <see cref="TrainingDivergedException"/> when a training batch's loss is NaN or infinite, when the
+/// smoothed training loss blows up without reaching NaN (above <see cref="Factor"/> × the reference loss, which is the
+/// fit's first training batch loss, or ln(classes) (a uniform guess's loss) when that is larger), or when an epoch's
+/// validation loss is NaN or infinite. A large but finite validation loss does not stop training, as in fastai: a
+/// network trained from scratch with BatchNorm can show one early and recover. Runs after the recorder (which smooths
+/// the loss and records the epoch) and before the callbacks that keep a model (best model, checkpoints), so a diverged
+/// epoch is never kept.
 /// </summary>
 internal sealed class DivergenceGuard(int classCount) : LearnerCallback
 {
@@ -48,10 +50,9 @@ internal sealed class DivergenceGuard(int classCount) : LearnerCallback
             throw new TrainingDivergedException(epoch, batch, smoothedLoss, learningRate, "the smoothed training loss", _limit.Value);
     }
 
-    /// <summary>An epoch's validation loss.</summary>
-    internal void CheckValidation(double loss, int epoch, double learningRate)
+    /// <summary>An epoch's validation loss: it must be finite.</summary>
+    internal static void CheckValidation(double loss, int epoch, double learningRate)
     {
-        if (_limit is double limit && !(loss <= limit))
-            throw new TrainingDivergedException(epoch, -1, loss, learningRate, "the validation loss", limit);
+        if (!double.IsFinite(loss)) throw TrainingDivergedException.NonFiniteValidationLoss(epoch, loss, learningRate);
     }
 }
