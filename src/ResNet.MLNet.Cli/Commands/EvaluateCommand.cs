@@ -38,7 +38,7 @@ public static class EvaluateCommand
         };
         var topLosses = new Option<int>("--top-losses") { Description = $"Also write {TopLossesFileName}: the N images with the highest loss (fastai's plot_top_losses)." };
         var tta = new Option<bool>("--tta") { Description = "Also score with test-time augmentation (fastai's learn.tta: n augmented passes blended with the plain one, beta 0.25)." };
-        var ttaPasses = new Option<int>("--tta-n") { Description = "Augmented passes for --tta.", DefaultValueFactory = _ => new TtaOptions().Passes };
+        var ttaPasses = new Option<int>("--tta-n") { Description = "Augmented passes for --tta.", DefaultValueFactory = _ => TestTimeAugmentation.DefaultPasses };
         var minScale = new Option<float>("--min-scale") { Description = "aug_transforms min_scale the model was trained with (for --tta).", DefaultValueFactory = _ => ImagePreprocessingOptions.Defaults.MinScale };
         var maxPixels = MaxPixelsOption.Create();
         var command = new Command("evaluate", "Evaluate a model.zip on an image folder: accuracy, log-loss, per-class table, confusion matrix, most confused.");

@@ -10,14 +10,13 @@ internal static class TtaEvaluation
     public static ClassificationInterpretation Run(MLContext ml, ITransformer model, DataViewSchema inputSchema, IDataView rows,
         int passes, float minScale, TextWriter writer)
     {
-        var augmenting = AugmentingModel.FromModel(ml, model, inputSchema, rows, minScale);
-        var options = new TtaOptions { Passes = passes };
-        var result = TestTimeAugmentation.Predict(augmenting, rows, options);
+        var augmenting = TestTimeAugmentation.WithAugmentation(ml, model, inputSchema, rows, minScale);
+        var result = TestTimeAugmentation.Predict(augmenting, rows, passes);
         var plain = ClassificationInterpretation.FromScored(model.Transform(rows));
         var paths = plain.Items.Select(i => i.ImagePath).ToArray();
         var labels = plain.Items.Select(i => i.Actual).ToArray();
         var tta = new ClassificationInterpretation(paths, labels, result.Probabilities, result.ClassNames);
-        writer.WriteLine($"tta (n={passes}, beta={options.Beta}): accuracy {tta.Accuracy:F4}   log-loss {MeanLoss(tta):F4}   " +
+        writer.WriteLine($"tta (n={passes}, beta={TestTimeAugmentation.DefaultBeta}): accuracy {tta.Accuracy:F4}   log-loss {MeanLoss(tta):F4}   " +
             $"(plain: accuracy {plain.Accuracy:F4}   log-loss {MeanLoss(plain):F4})");
         return tta;
     }

@@ -32,7 +32,7 @@ public static class Architectures
 
     /// <summary>
     /// The ImageNet-trained ResNet-18 of ML.NET's image featurizer package with fastai's head, for fine-tuning: set
-    /// <c>InitialWeights = StartingWeights.ImageNet()</c> (<see cref="ImageNetWeights"/>).
+    /// <c>InitialWeights = StartingWeights.ImageNet()</c>.
     /// </summary>
     public static Architecture ImageNetResNet18 { get; } = new("imagenet-resnet18", c => new ImageNetResNet18(c), defaultImageSize: 224);
 

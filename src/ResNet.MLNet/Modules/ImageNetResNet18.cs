@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace ResNet.MLNet.Modules;
 
 /// <summary>
-/// The ImageNet-trained ResNet-18 that ML.NET's image featurizer ships (<see cref="ImageNetWeights"/>), layer for layer,
+/// The ImageNet-trained ResNet-18 that ML.NET's image featurizer ships (<c>StartingWeights.ImageNet()</c>), layer for layer,
 /// with fastai's head for transfer learning: a 7×7 stride-2 stem that pads 3 pixels before and 2 after, a 3×3 stride-2
 /// max pool that pads 1 before and none after, four stages of [2, 2, 2, 3] basic blocks (widths 64 to 512), then
 /// fastai's <see cref="FastaiHead"/>. It takes images normalised like every other architecture here (ImageNet
@@ -32,7 +32,7 @@ public sealed class ImageNetResNet18 : nn.Module<Tensor, Tensor>, IParameterGrou
     private readonly float[] _adapterMean, _adapterStd;
     private readonly Tensor _inputMean, _inputStd;   // not weights: they take the input's type and device on each forward
 
-    /// <summary>Creates the network with fresh (random) weights; <see cref="ImageNetWeights.Load"/> loads the packaged ones.</summary>
+    /// <summary>Creates the network with fresh (random) weights; <c>StartingWeights.ImageNet()</c> loads the packaged ones.</summary>
     /// <param name="classes">Outputs of the head.</param>
     /// <param name="inputStats">The statistics the pipeline normalises images with (default <see cref="ImageStats.ImageNet"/>).</param>
     public ImageNetResNet18(int classes, ImageStats? inputStats = null) : base("imagenet_resnet18")

@@ -11,7 +11,7 @@ namespace ResNet.MLNet.Modules;
 /// (<c>Microsoft.ML.DnnImageFeaturizer.ResNet18</c>, MIT) ships as ONNX. <see cref="Locate()"/> finds the file beside
 /// the application or in the NuGet packages folder; <see cref="Load"/> reads it into the network, checking every layer.
 /// </summary>
-public static class ImageNetWeights
+internal static class ImageNetWeights
 {
     /// <summary>The value of the CLI's <c>--pretrained</c> that asks for these weights (<c>StartingWeights.ImageNet()</c> in code).</summary>
     public const string Keyword = "imagenet";

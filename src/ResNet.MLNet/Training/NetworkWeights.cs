@@ -11,7 +11,7 @@ namespace ResNet.MLNet.Training;
 /// know, so stock loaders are unaffected), because the ONNX network there has BatchNorm folded into its convolutions
 /// and cannot be trained further.
 /// </summary>
-public sealed record NetworkWeights
+internal sealed record NetworkWeights
 {
     /// <summary>The model.zip entry holding the weights.</summary>
     public const string EntryName = "ResNet.MLNet/network.weights";

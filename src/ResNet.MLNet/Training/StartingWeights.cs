@@ -14,10 +14,11 @@ public abstract class StartingWeights
     private protected StartingWeights() { }
 
     /// <summary>
-    /// The ImageNet ResNet-18 body for <see cref="Architectures.ImageNetResNet18"/>: the packaged file
-    /// (<see cref="ImageNetWeights.Locate()"/>) or the <c>ResNet18.onnx</c> at <paramref name="onnxPath"/>.
+    /// The ImageNet ResNet-18 body for <see cref="Architectures.ImageNetResNet18"/>: the <c>ResNet18.onnx</c> that the NuGet
+    /// package <c>Microsoft.ML.DnnImageFeaturizer.ResNet18</c> ships (found beside the application or in the NuGet packages
+    /// folder, its SHA-256 checked), or the one at <paramref name="onnxPath"/>. Every layer is checked as it loads.
     /// </summary>
-    /// <exception cref="FileNotFoundException">The packaged file or <paramref name="onnxPath"/> is not there.</exception>
+    /// <exception cref="FileNotFoundException">The packaged file or <paramref name="onnxPath"/> is not there; the message says how to fetch the package.</exception>
     public static StartingWeights ImageNet(string? onnxPath = null) =>
         new ImageNetBody(onnxPath is null ? ImageNetWeights.Locate() : ExistingFile(onnxPath, nameof(ImageNet)));
 
@@ -32,14 +33,10 @@ public abstract class StartingWeights
     /// <summary>A fitted model's weights: same architecture and classes; the image size may differ.</summary>
     public static StartingWeights Trained(ResNetTransformer model) => new TrainedNetwork(NetworkWeights.Of(model));
 
-    /// <summary>Saved trainable weights (<see cref="NetworkWeights.Load"/>): same architecture and classes.</summary>
-    public static StartingWeights Trained(NetworkWeights weights)
-    {
-        ArgumentNullException.ThrowIfNull(weights);
-        return new TrainedNetwork(weights);
-    }
-
-    /// <summary>The weights at <paramref name="path"/>: a model.zip written by the CLI, a checkpoint, or a run folder (<see cref="NetworkWeights.Load"/>).</summary>
+    /// <summary>
+    /// The weights at <paramref name="path"/>: a model.zip written by the CLI, a checkpoint, or a run folder (its
+    /// model.zip or checkpoint); same architecture and classes.
+    /// </summary>
     public static StartingWeights Trained(string path) => new TrainedNetwork(NetworkWeights.Load(path));
 
     /// <summary>Loads pretrained weights into a newly built network, before the step trial (the LR finder starts from them too).</summary>

@@ -11,7 +11,7 @@ public sealed class TestTimeAugmentationTests(TrainedClassifier trained) : IClas
     [Fact]
     public void TtaIsTheLerpOfTheAugmentedMeanAndThePlainPass()
     {
-        var result = TestTimeAugmentation.Predict(trained.Model, trained.Data.Valid, new TtaOptions { Passes = 3, Seed = 5 });
+        var result = TestTimeAugmentation.Predict(trained.Model, trained.Data.Valid, passes: 3, seed: 5);
 
         var plain = trained.Model.Transform(trained.Data.Valid).GetColumn<float[]>("Score").ToArray();
         Assert.Equal(trained.Data.Classes, result.ClassNames);
@@ -26,23 +26,23 @@ public sealed class TestTimeAugmentationTests(TrainedClassifier trained) : IClas
 
         double largest = result.Augmented.Zip(plain, (a, p) => a.Zip(p, (x, y) => Math.Abs(x - y)).Max()).Max();
         Assert.True(largest > 1e-3, $"the augmented passes should differ from the plain one (largest difference {largest})");
-        var again = TestTimeAugmentation.Predict(trained.Model, trained.Data.Valid, new TtaOptions { Passes = 3, Seed = 5 });
+        var again = TestTimeAugmentation.Predict(trained.Model, trained.Data.Valid, passes: 3, seed: 5);
         Assert.Equal(result.Probabilities, again.Probabilities);
     }
 
     [Fact]
     public void UseMaxTakesTheLargestProbabilityOverTheAugmentedPasses()
     {
-        var mean = TestTimeAugmentation.Predict(trained.Model, trained.Data.Valid, new TtaOptions { Passes = 2, Beta = 0 });
-        var max = TestTimeAugmentation.Predict(trained.Model, trained.Data.Valid, new TtaOptions { Passes = 2, UseMax = true });
+        var mean = TestTimeAugmentation.Predict(trained.Model, trained.Data.Valid, passes: 2, beta: 0);
+        var max = TestTimeAugmentation.Predict(trained.Model, trained.Data.Valid, passes: 2, useMax: true);
 
         Assert.Equal(mean.Augmented, mean.Probabilities);
         Assert.Equal(max.Augmented, max.Probabilities);
         for (int row = 0; row < mean.Probabilities.Count; row++)
             for (int c = 0; c < mean.Probabilities[row].Length; c++)
                 Assert.True(max.Probabilities[row][c] >= mean.Probabilities[row][c] - 1e-6f);
-        Assert.Throws<ArgumentOutOfRangeException>(() => TestTimeAugmentation.Predict(trained.Model, trained.Data.Valid, new TtaOptions { Passes = 0 }));
-        Assert.Throws<ArgumentOutOfRangeException>(() => TestTimeAugmentation.Predict(trained.Model, trained.Data.Valid, new TtaOptions { Beta = 2 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => TestTimeAugmentation.Predict(trained.Model, trained.Data.Valid, passes: 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => TestTimeAugmentation.Predict(trained.Model, trained.Data.Valid, beta: 2));
     }
 
     [Fact]
@@ -83,9 +83,9 @@ public sealed class TestTimeAugmentationTests(TrainedClassifier trained) : IClas
     {
         var ml = new MLContext(seed: 0);
         var loaded = ml.Model.Load(trained.ModelPath, out var inputSchema);
-        var augmenting = AugmentingModel.FromModel(ml, loaded, inputSchema, trained.Data.Valid);
+        var augmenting = TestTimeAugmentation.WithAugmentation(ml, loaded, inputSchema, trained.Data.Valid);
 
-        var result = TestTimeAugmentation.Predict(augmenting, trained.Data.Valid, new TtaOptions { Passes = 2 });
+        var result = TestTimeAugmentation.Predict(augmenting, trained.Data.Valid, passes: 2);
 
         // The rebuilt scoring pass is the model.zip's; the augmented passes are not.
         var reloaded = loaded.Transform(trained.Data.Valid).GetColumn<float[]>("Score").ToArray();
