@@ -8,8 +8,9 @@ namespace ResNet.MLNet.Training;
 /// <summary>
 /// fastai's <c>Learner</c>: owns the model, the Adam optimiser and the loss, and runs the loop — epochs of a training
 /// pass (forward, loss, backward, step per batch) and a validation pass — raising fastai's events to
-/// <see cref="LearnerCallback"/>s through <see cref="LearnerEvents"/>. Everything else (the parameter schedule, the
-/// recorder and epoch table, the progress bar, checkpoints, the LR range test, MixUp, …) is a callback.
+/// <see cref="LearnerCallback"/>s through <see cref="LearnerEvents"/>; <see cref="TrainingPrecision"/> runs the forward,
+/// backward and step in the chosen precision. Everything else (the parameter schedule, the recorder and epoch table,
+/// the progress bar, checkpoints, the LR range test, MixUp, …) is a callback.
 /// </summary>
 internal sealed class Learner : IDisposable
 {
@@ -23,10 +24,9 @@ internal sealed class Learner : IDisposable
         BatchSize = batchSize;
         Half = halfPrecision;
         ChannelsLast = channelsLast;
-        Loss = loss ?? new ClassificationLoss(0);
         Optimizer = new FastaiAdam(FastaiAdam.Groups(model), weightDecay: weightDecay);
         _precision = new TrainingPrecision(model, halfPrecision, Optimizer);
-        State = new LearnerState(model, Loss.PerSample, output) { Optimizer = Optimizer, Half = halfPrecision, Precision = _precision };
+        State = new LearnerState(model, (loss ?? new ClassificationLoss(0)).PerSample, output) { Optimizer = Optimizer, Half = halfPrecision, Precision = _precision };
     }
 
     public nn.Module<Tensor, Tensor> Model { get; }
@@ -34,7 +34,6 @@ internal sealed class Learner : IDisposable
     public int BatchSize { get; }
     public FastaiAdam Optimizer { get; }
     public HalfPrecisionCopy? Half { get; }
-    public ClassificationLoss Loss { get; }
 
     /// <summary>What callbacks see and change.</summary>
     public LearnerState State { get; }
