@@ -154,7 +154,7 @@ internal sealed class Learner : IDisposable
             events.Raise(AfterLoss);
             if (!training) return;
             bool apply = true;
-            events.WithEvents(BeforeBackward, () => apply = _precision.Backward(State.BackwardScale == 1 ? State.Loss! : State.Loss!.mul(State.BackwardScale)), AfterBackward);
+            events.WithEvents(BeforeBackward, () => apply = _precision.Backward(State.Loss!, State.BackwardScale), AfterBackward);
             events.WithEvents(BeforeStep, () => { if (apply) _precision.Step(State.LearningRate, State.Momentum); }, AfterStep);
             Optimizer.ZeroGrad();
         }, AfterBatch, cancellable: AfterCancelBatch);

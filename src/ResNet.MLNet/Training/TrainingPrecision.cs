@@ -21,11 +21,15 @@ internal sealed class TrainingPrecision(nn.Module<Tensor, Tensor> model, HalfPre
     /// </summary>
     public Tensor ValidationForward(Tensor x) => half is { DType: ScalarType.BFloat16 } ? half.Forward(x) : model.forward(x);
 
-    /// <summary>Backpropagates <paramref name="loss"/>; false when mixed precision skips this step (a gradient overflowed).</summary>
-    public bool Backward(Tensor loss)
+    /// <summary>
+    /// Backpropagates <paramref name="loss"/> × <paramref name="scale"/> (gradient accumulation's weight); false when mixed
+    /// precision skips this step (a gradient overflowed).
+    /// </summary>
+    public bool Backward(Tensor loss, double scale)
     {
-        if (half is not null) return half.BackwardToMaster(loss);
-        loss.backward();
+        var scaled = scale == 1 ? loss : loss.mul(scale);
+        if (half is not null) return half.BackwardToMaster(scaled);
+        scaled.backward();
         return true;
     }
 
