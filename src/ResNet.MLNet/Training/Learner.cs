@@ -26,7 +26,10 @@ internal sealed class Learner : IDisposable
         ChannelsLast = channelsLast;
         Optimizer = new FastaiAdam(FastaiAdam.Groups(model), weightDecay: weightDecay);
         _precision = new TrainingPrecision(model, halfPrecision, Optimizer);
-        State = new LearnerState(model, (loss ?? new ClassificationLoss(0)).PerSample, output) { Optimizer = Optimizer, Half = halfPrecision, Precision = _precision };
+        State = new LearnerState(model, (loss ?? new ClassificationLoss(0)).PerSample, output)
+        {
+            Optimizer = Optimizer, Half = halfPrecision, Precision = _precision,
+        };
     }
 
     public nn.Module<Tensor, Tensor> Model { get; }
