@@ -33,6 +33,9 @@ public abstract class StartingWeights
     /// <summary>A fitted model's weights: same architecture and classes; the image size may differ.</summary>
     public static StartingWeights Trained(ResNetTransformer model) => new TrainedNetwork(NetworkWeights.Of(model));
 
+    /// <summary>Weights already read (the CLI's <c>--init</c>, which checks them first): same architecture and classes.</summary>
+    internal static StartingWeights Trained(NetworkWeights weights) => new TrainedNetwork(weights);
+
     /// <summary>
     /// The weights at <paramref name="path"/>: a model.zip written by the CLI, a checkpoint, or a run folder (its
     /// model.zip or checkpoint); same architecture and classes.

@@ -98,20 +98,20 @@ public class ContinueTrainingTests
         Assert.Equal(SquaresData.Classes, weights.ClassNames);
         var probe = new FirstBatchProbe(first.Model);
         var o = Options();
-        o.InitialWeights = StartingWeights.Trained(folder.Path);
+        o.InitialWeights = StartingWeights.Trained(weights);
         o.Callbacks.Add(probe);
         using (new ResNetTrainer(o).Fit(data))
             Assert.Equal(0, probe.LargestDifference!.Value, 5);
 
         var otherNet = Options();
         otherNet.Architecture = Architectures.ResBlockCnn;
-        otherNet.InitialWeights = StartingWeights.Trained(folder.Path);
+        otherNet.InitialWeights = StartingWeights.Trained(weights);
         Assert.Contains("holds a SimpleCnn network", Assert.Throws<ArgumentException>(() => new ResNetTrainer(otherNet).Fit(data)).Message);
 
         var renamed = ml.Data.LoadFromEnumerable(SquaresData.Rows(4, 2).Select(r => { r.Label = r.Label == "red" ? "crimson" : r.Label; return r; }));
         var otherClasses = ml.Transforms.Conversion.MapValueToKey("Label").Fit(renamed).Transform(renamed);
         var o2 = Options();
-        o2.InitialWeights = StartingWeights.Trained(folder.Path);
+        o2.InitialWeights = StartingWeights.Trained(weights);
         var error = Assert.Throws<ArgumentException>(() => new ResNetTrainer(o2).Fit(otherClasses));
         Assert.Contains("same classes in the same order", error.Message);
 
