@@ -2,14 +2,15 @@
 // get_data → show_batch → lr_find → fit_one_cycle for models A–E → comparison with the book → reload model.zip.
 // Run: dotnet run -c Release --project examples/Chapter14 -- [--data synthetic|imagenette2-160|…] (see ChapterSettings).
 using Chapter14;
-using Microsoft.ML;
 using Microsoft.ML.Data;
-using ResNet.MLNet;
+using Microsoft.ML;
 using ResNet.MLNet.Data;
 using ResNet.MLNet.Modules;
+using ResNet.MLNet.Scoring;
 using ResNet.MLNet.Training;
 using ResNet.MLNet.Transforms;
 using ResNet.MLNet.Visualization;
+using ResNet.MLNet;
 
 ChapterSettings settings;
 try

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using ResNet.MLNet.Cli.Commands;
+using ResNet.MLNet.Runtime;
 using ResNet.MLNet.Training;
 
 namespace ResNet.MLNet.Cli;

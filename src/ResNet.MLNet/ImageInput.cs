@@ -1,3 +1,5 @@
+using ResNet.MLNet.Persistence;
+
 namespace ResNet.MLNet;
 
 /// <summary>

@@ -6,6 +6,7 @@ using ResNet.MLNet.Benchmarks.Cases;
 using ResNet.MLNet.Benchmarks.Harness;
 using ResNet.MLNet.Benchmarks.Micro;
 using ResNet.MLNet.Modules;
+using ResNet.MLNet.Runtime;
 using ResNet.MLNet.Training;
 using TorchSharp;
 
@@ -65,7 +66,7 @@ public static class BenchmarkRunner
         var forScoring = new List<FittedPipeline>();
         foreach (var architecture in PipelineModels)
         {
-            bool scoring = Selected($"{Scoring.Section} {architecture.Name}");
+            bool scoring = Selected($"{ScoringRuns.Section} {architecture.Name}");
             if (!Selected($"{PipelineEpoch.Section} {architecture.Name}") && !Selected($"{PipelineEpoch.MemorySection} {architecture.Name}") && !scoring)
                 continue;
             var fitted = PipelineEpoch.Run(table, architecture, epochs, output);
@@ -100,7 +101,7 @@ public static class BenchmarkRunner
 
         foreach (var fitted in forScoring)
         {
-            Scoring.Run(table, fitted, output, quick);
+            ScoringRuns.Run(table, fitted, output, quick);
             Serving.Run(table, fitted, Path.Combine(output, $"model-{fitted.Trainer.ArchitectureName}.zip"), quick);
             fitted.Trainer.Dispose();
         }

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using ResNet.MLNet.Runtime;
 using ResNet.MLNet.Training;
 
 namespace ResNet.MLNet.Tests;

@@ -1,8 +1,11 @@
 using System.CommandLine;
 using Microsoft.ML;
-using ResNet.MLNet.IO;
 using ResNet.MLNet.Data;
+using ResNet.MLNet.IO;
+using ResNet.MLNet.Interpretation;
 using ResNet.MLNet.Onnx;
+using ResNet.MLNet.Persistence;
+using ResNet.MLNet.Scoring;
 using ResNet.MLNet.Training;
 using ResNet.MLNet.Transforms;
 

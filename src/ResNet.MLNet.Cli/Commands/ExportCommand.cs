@@ -3,6 +3,7 @@ using System.Globalization;
 using Microsoft.ML.OnnxRuntime;
 using ResNet.MLNet.IO;
 using ResNet.MLNet.Onnx;
+using ResNet.MLNet.Persistence;
 
 namespace ResNet.MLNet.Cli.Commands;
 
@@ -38,7 +39,7 @@ public static class ExportCommand
                 : Path.GetFullPath(Directory.Exists(source) ? Path.Combine(source, "model.onnx") : Path.ChangeExtension(source, ".onnx"));
             if (Path.GetExtension(target).ToLowerInvariant() is ".pth" or ".pt" or ".safetensors")
             {
-                var weights = Training.NetworkWeights.Load(source);
+                var weights = Persistence.NetworkWeights.Load(source);
                 weights.SavePyTorch(target);
                 writer.WriteLine($"wrote {target}: {weights.Architecture} weights, {weights.ClassCount} classes, for torch.load / safetensors");
                 return;

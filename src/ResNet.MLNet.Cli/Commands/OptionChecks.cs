@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using ResNet.MLNet.Runtime;
 using ResNet.MLNet.Training;
 
 namespace ResNet.MLNet.Cli.Commands;

@@ -1,10 +1,11 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
+using System.Text;
 using Microsoft.ML;
 using ResNet.MLNet.IO;
 using ResNet.MLNet.Onnx;
+using ResNet.MLNet.Persistence;
 using ResNet.MLNet.Transforms;
 
 namespace ResNet.MLNet.Cli.Commands;

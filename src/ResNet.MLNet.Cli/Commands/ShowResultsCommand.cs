@@ -1,8 +1,10 @@
 using System.CommandLine;
 using Microsoft.ML;
-using ResNet.MLNet.IO;
 using ResNet.MLNet.Data;
+using ResNet.MLNet.IO;
+using ResNet.MLNet.Interpretation;
 using ResNet.MLNet.Onnx;
+using ResNet.MLNet.Persistence;
 using ResNet.MLNet.Training;
 
 namespace ResNet.MLNet.Cli.Commands;

@@ -3,6 +3,9 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.ML;
 using ResNet.MLNet.IO;
+using ResNet.MLNet.Interpretation;
+using ResNet.MLNet.Persistence;
+using ResNet.MLNet.Scoring;
 using ResNet.MLNet.Training;
 using ResNet.MLNet.Visualization;
 

@@ -1,4 +1,6 @@
 using Microsoft.ML;
+using ResNet.MLNet.Interpretation;
+using ResNet.MLNet.Scoring;
 using ResNet.MLNet.Training;
 
 namespace ResNet.MLNet.Cli.Commands;

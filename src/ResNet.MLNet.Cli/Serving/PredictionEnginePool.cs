@@ -1,5 +1,6 @@
 using Microsoft.Extensions.ObjectPool;
 using Microsoft.ML;
+using ResNet.MLNet.Persistence;
 using ResNet.MLNet.Transforms;
 
 namespace ResNet.MLNet.Cli.Serving;

@@ -51,9 +51,9 @@ public static class OnnxExporter
         OnnxExportOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(checkpoint);
-        string file = Directory.Exists(checkpoint) ? Training.TrainingCheckpoint.PathIn(checkpoint) : checkpoint;
+        string file = Directory.Exists(checkpoint) ? Persistence.TrainingCheckpoint.PathIn(checkpoint) : checkpoint;
         if (!File.Exists(file)) throw new FileNotFoundException($"Checkpoint '{file}' does not exist.", file);
-        var (identity, network) = Training.TrainingCheckpoint.ReadNetwork(file);
+        var (identity, network) = Persistence.TrainingCheckpoint.ReadNetwork(file);
         using (network) Save(network, path, options);
         return (identity.Architecture, identity.ClassCount, identity.ImageShape);
     }

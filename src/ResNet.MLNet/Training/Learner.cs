@@ -1,7 +1,8 @@
+using ResNet.MLNet.Runtime;
 using ResNet.MLNet.Transforms.Batching;
 using TorchSharp;
-using static TorchSharp.torch;
 using static ResNet.MLNet.Training.LearnerEvent;
+using static TorchSharp.torch;
 
 namespace ResNet.MLNet.Training;
 

@@ -1,6 +1,9 @@
-using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML;
 using ResNet.MLNet.Data;
+using ResNet.MLNet.Persistence;
+using ResNet.MLNet.Runtime;
+using ResNet.MLNet.Scoring;
 using TorchSharp;
 using static TorchSharp.torch;
 

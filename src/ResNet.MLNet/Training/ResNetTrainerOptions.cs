@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using ResNet.MLNet.Modules;
+using ResNet.MLNet.Runtime;
 
 namespace ResNet.MLNet.Training;
 
@@ -101,7 +102,7 @@ public sealed partial class ResNetTrainer
         /// <summary>
         /// Weights to start from instead of random ones: <see cref="StartingWeights.ImageNet"/> (the packaged ImageNet body of
         /// <see cref="Architectures.ImageNetResNet18"/>), <see cref="StartingWeights.PyTorch"/> (a state dict of the same
-        /// network; the head starts fresh), or <see cref="StartingWeights.Trained(ResNetTransformer)"/> (a fitted model, a
+        /// network; the head starts fresh), or <see cref="StartingWeights.Trained(Scoring.ResNetTransformer)"/> (a fitted model, a
         /// model.zip or a checkpoint, continued whole: fastai's progressive resizing). Null (default): random weights.
         /// </summary>
         public StartingWeights? InitialWeights { get; set; }

@@ -1,4 +1,6 @@
 using ResNet.MLNet.Modules;
+using ResNet.MLNet.Persistence;
+using ResNet.MLNet.Scoring;
 using static TorchSharp.torch;
 
 namespace ResNet.MLNet.Training;

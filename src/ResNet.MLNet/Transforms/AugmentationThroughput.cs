@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using ResNet.MLNet.Runtime;
 using ResNet.MLNet.Training;
 using TorchSharp;
 

@@ -1,3 +1,4 @@
+using ResNet.MLNet.Interpretation;
 using ResNet.MLNet.Training;
 using ResNet.MLNet.Transforms;
 using SkiaSharp;

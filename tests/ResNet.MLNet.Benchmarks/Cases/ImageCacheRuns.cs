@@ -1,10 +1,11 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using System.Text;
 using ResNet.MLNet.Benchmarks.Harness;
 using ResNet.MLNet.Data;
+using ResNet.MLNet.Runtime;
 using ResNet.MLNet.Training;
 
 namespace ResNet.MLNet.Benchmarks.Cases;

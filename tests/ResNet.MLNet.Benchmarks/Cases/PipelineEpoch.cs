@@ -1,8 +1,9 @@
-using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML;
 using ResNet.MLNet.Benchmarks.Harness;
 using ResNet.MLNet.Data;
 using ResNet.MLNet.Modules;
+using ResNet.MLNet.Scoring;
 using ResNet.MLNet.Training;
 using ResNet.MLNet.Transforms;
 

@@ -43,7 +43,7 @@ public sealed class PyTorchReference : IDisposable
             RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
         };
         // The same glibc allocator tuning as this process (NativeMemoryTuning), so neither side pays page faults the other does not.
-        if (Training.NativeMemoryTuning.IsApplied)
+        if (Runtime.NativeMemoryTuning.IsApplied)
             start.Environment["GLIBC_TUNABLES"] = "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184:glibc.malloc.arena_max=1";
         foreach (string arg in new[] { script, "--threads", threads.ToString() })
             start.ArgumentList.Add(arg);

@@ -1,5 +1,6 @@
 using ResNet.MLNet.Benchmarks.Harness;
 using ResNet.MLNet.Modules;
+using ResNet.MLNet.Runtime;
 using ResNet.MLNet.Training;
 using static TorchSharp.torch;
 

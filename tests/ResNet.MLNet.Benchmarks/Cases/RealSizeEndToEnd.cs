@@ -3,6 +3,7 @@ using ResNet.MLNet.Benchmarks.Harness;
 using ResNet.MLNet.Cli;
 using ResNet.MLNet.Data;
 using ResNet.MLNet.Modules;
+using ResNet.MLNet.Runtime;
 using ResNet.MLNet.Training;
 using static TorchSharp.torch;
 

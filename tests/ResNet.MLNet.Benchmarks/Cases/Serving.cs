@@ -33,10 +33,10 @@ public static class Serving
                 double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
                 Array.Sort(latencies);
                 string config = $"{name} serve c{clients}";
-                table.Add(new Result(Scoring.Section, config, "/predict requests/s", requests / seconds, "req/s",
+                table.Add(new Result(ScoringRuns.Section, config, "/predict requests/s", requests / seconds, "req/s",
                     $"{requests} POSTs of one JPEG each, {clients} concurrent client(s), loopback"));
-                table.Add(new Result(Scoring.Section, config, "/predict p50", latencies[requests / 2], "ms"));
-                table.Add(new Result(Scoring.Section, config, "/predict p99", latencies[(int)Math.Ceiling(requests * 0.99) - 1], "ms"));
+                table.Add(new Result(ScoringRuns.Section, config, "/predict p50", latencies[requests / 2], "ms"));
+                table.Add(new Result(ScoringRuns.Section, config, "/predict p99", latencies[(int)Math.Ceiling(requests * 0.99) - 1], "ms"));
             }
         }
         finally

@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
-using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML;
+using ResNet.MLNet.Runtime;
 using ResNet.MLNet.Training;
 using ResNet.MLNet.Transforms;
 using TorchSharp;

@@ -1,7 +1,8 @@
 using ResNet.MLNet.Data;
 using ResNet.MLNet.IO;
-using ResNet.MLNet.Training;
+using ResNet.MLNet.Persistence;
 using ResNet.MLNet.Tests.Data;
+using ResNet.MLNet.Training;
 
 namespace ResNet.MLNet.Tests.Cli;
 

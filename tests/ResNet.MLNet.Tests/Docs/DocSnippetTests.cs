@@ -23,8 +23,11 @@ public class DocSnippetTests
         global using Microsoft.ML.Data;
         global using ResNet.MLNet;
         global using ResNet.MLNet.Data;
+        global using ResNet.MLNet.Interpretation;
         global using ResNet.MLNet.Modules;
         global using ResNet.MLNet.Onnx;
+        global using ResNet.MLNet.Persistence;
+        global using ResNet.MLNet.Scoring;
         global using ResNet.MLNet.Training;
         global using ResNet.MLNet.Transforms;
         global using ResNet.MLNet.Visualization;

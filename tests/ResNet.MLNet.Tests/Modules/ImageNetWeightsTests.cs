@@ -1,8 +1,9 @@
-using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML;
 using ResNet.MLNet.Data;
 using ResNet.MLNet.Modules;
 using ResNet.MLNet.Onnx;
+using ResNet.MLNet.Runtime;
 using ResNet.MLNet.Tests.Data;
 using ResNet.MLNet.Tests.Training;
 using ResNet.MLNet.Training;

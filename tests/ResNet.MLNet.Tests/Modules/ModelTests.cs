@@ -1,4 +1,5 @@
 using ResNet.MLNet.Modules;
+using ResNet.MLNet.Runtime;
 using ResNet.MLNet.Training;
 using TorchSharp;
 using static TorchSharp.torch;

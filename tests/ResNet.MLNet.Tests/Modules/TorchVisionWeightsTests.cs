@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using ResNet.MLNet.Modules;
+using ResNet.MLNet.Persistence;
+using ResNet.MLNet.Runtime;
 using ResNet.MLNet.Tests.Data;
 using ResNet.MLNet.Training;
 using TorchSharp;

@@ -1,7 +1,9 @@
-using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML;
 using ResNet.MLNet.Modules;
 using ResNet.MLNet.Onnx;
+using ResNet.MLNet.Persistence;
+using ResNet.MLNet.Scoring;
 using ResNet.MLNet.Tests.Serving;
 using ResNet.MLNet.Training;
 using TorchSharp;

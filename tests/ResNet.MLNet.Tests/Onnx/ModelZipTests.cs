@@ -1,7 +1,10 @@
-using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML;
 using ResNet.MLNet.Modules;
 using ResNet.MLNet.Onnx;
+using ResNet.MLNet.Persistence;
+using ResNet.MLNet.Runtime;
+using ResNet.MLNet.Scoring;
 using ResNet.MLNet.Tests.Training;
 using ResNet.MLNet.Training;
 using Xunit.Abstractions;

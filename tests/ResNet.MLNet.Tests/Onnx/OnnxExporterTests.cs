@@ -1,8 +1,9 @@
 using ResNet.MLNet.Modules;
 using ResNet.MLNet.Onnx;
+using ResNet.MLNet.Runtime;
 using ResNet.MLNet.Training;
-using TorchSharp;
 using TorchSharp.Modules;
+using TorchSharp;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 

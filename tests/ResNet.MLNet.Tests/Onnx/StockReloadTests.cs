@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
-using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML;
 using ResNet.MLNet.Data;
 using ResNet.MLNet.Modules;
+using ResNet.MLNet.Runtime;
 using ResNet.MLNet.Training;
 using ResNet.MLNet.Transforms;
 using Xunit.Abstractions;

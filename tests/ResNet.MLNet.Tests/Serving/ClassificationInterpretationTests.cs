@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using ResNet.MLNet.Interpretation;
 using ResNet.MLNet.Tests.Cli;
 using ResNet.MLNet.Training;
 using SkiaSharp;

@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using ResNet.MLNet.Persistence;
 
 namespace ResNet.MLNet.Tests.Serving;
 

@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using ResNet.MLNet.Cli.Serving;
+using ResNet.MLNet.Persistence;
 
 namespace ResNet.MLNet.Tests.Serving;
 

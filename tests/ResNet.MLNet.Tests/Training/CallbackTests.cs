@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using ResNet.MLNet.Modules;
+using ResNet.MLNet.Runtime;
 using ResNet.MLNet.Training;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using ResNet.MLNet.Modules;
 using ResNet.MLNet.Onnx;
+using ResNet.MLNet.Runtime;
 using ResNet.MLNet.Tests.Data;
 using ResNet.MLNet.Training;
 using TorchSharp;

@@ -1,6 +1,7 @@
-using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML;
 using ResNet.MLNet.Modules;
+using ResNet.MLNet.Persistence;
 using ResNet.MLNet.Tests.Data;
 using ResNet.MLNet.Training;
 using TorchSharp;

@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using ResNet.MLNet.Data;
 using ResNet.MLNet.Modules;
+using ResNet.MLNet.Scoring;
 using ResNet.MLNet.Training;
 using ResNet.MLNet.Transforms;
 using Xunit.Abstractions;

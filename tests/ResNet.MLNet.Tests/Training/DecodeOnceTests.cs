@@ -1,7 +1,8 @@
-using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML;
 using ResNet.MLNet.Data;
 using ResNet.MLNet.Modules;
+using ResNet.MLNet.Scoring;
 using ResNet.MLNet.Tests.Cli;
 using ResNet.MLNet.Tests.Data;
 using ResNet.MLNet.Tests.Transforms;

@@ -1,3 +1,4 @@
+using ResNet.MLNet.Runtime;
 using ResNet.MLNet.Training;
 using TorchSharp;
 using static TorchSharp.torch;

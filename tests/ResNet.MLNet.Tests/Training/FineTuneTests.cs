@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using ResNet.MLNet.Modules;
+using ResNet.MLNet.Scoring;
 using ResNet.MLNet.Training;
 using static TorchSharp.torch;
 

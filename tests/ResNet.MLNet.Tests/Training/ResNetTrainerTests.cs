@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using ResNet.MLNet.Modules;
+using ResNet.MLNet.Persistence;
 using ResNet.MLNet.Training;
 using Xunit.Abstractions;
 

@@ -1,5 +1,6 @@
-using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML;
+using ResNet.MLNet.Runtime;
 using ResNet.MLNet.Training;
 using ResNet.MLNet.Transforms;
 using static TorchSharp.torch;

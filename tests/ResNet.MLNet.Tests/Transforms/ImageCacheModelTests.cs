@@ -1,6 +1,7 @@
-using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML;
 using ResNet.MLNet.Data;
+using ResNet.MLNet.Persistence;
 using ResNet.MLNet.Tests.Data;
 using ResNet.MLNet.Tests.Serving;
 using ResNet.MLNet.Transforms;

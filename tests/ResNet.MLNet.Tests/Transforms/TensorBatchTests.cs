@@ -1,8 +1,9 @@
-using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML;
+using ResNet.MLNet.Runtime;
 using ResNet.MLNet.Training;
-using ResNet.MLNet.Transforms;
 using ResNet.MLNet.Transforms.Batching;
+using ResNet.MLNet.Transforms;
 using static TorchSharp.torch;
 
 namespace ResNet.MLNet.Tests.Transforms;

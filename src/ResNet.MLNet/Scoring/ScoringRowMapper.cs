@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace ResNet.MLNet.Training;
+namespace ResNet.MLNet.Scoring;
 
 /// <summary>Row-to-row form of <see cref="ResNetTransformer"/> (PredictionEngine scores one row at a time through it).</summary>
 internal sealed class ScoringRowMapper : IRowToRowMapper

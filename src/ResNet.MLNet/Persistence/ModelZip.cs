@@ -1,9 +1,10 @@
 using System.IO.Compression;
-using Microsoft.ML;
 using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML;
+using ResNet.MLNet.Scoring;
 using ResNet.MLNet.Training;
 
-namespace ResNet.MLNet.Onnx;
+namespace ResNet.MLNet.Persistence;
 
 /// <summary>
 /// Reads <c>model.zip</c> files: loads them with errors that name the file (ML.NET's own messages do not), and

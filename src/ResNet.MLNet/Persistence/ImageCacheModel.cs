@@ -1,8 +1,9 @@
-using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Image;
+using Microsoft.ML;
+using ResNet.MLNet.Transforms;
 
-namespace ResNet.MLNet.Transforms;
+namespace ResNet.MLNet.Persistence;
 
 /// <summary>
 /// A saved model (model.zip) whose image steps — ML.NET's <c>LoadImages → ResizeImages → ExtractPixels</c>, as
@@ -68,7 +69,7 @@ internal static class ImageCacheModel
         byte[] expected = PixelsOf(ml, presize, image, pixels);
         foreach (var method in Enum.GetValues<ResizeMethod>())
         {
-            var candidate = Caching.PresizeRecipe.StockPresize(pixels, image, size, method).Fit(DecodedImageRow.EmptyView(ml, image));
+            var candidate = Transforms.Caching.PresizeRecipe.StockPresize(pixels, image, size, method).Fit(DecodedImageRow.EmptyView(ml, image));
             if (PixelsOf(ml, candidate, image, pixels).AsSpan().SequenceEqual(expected)) return method;
         }
         return null;

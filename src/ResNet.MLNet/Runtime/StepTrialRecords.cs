@@ -1,7 +1,7 @@
 using System.Text.Json;
 using ResNet.MLNet.Data;
 
-namespace ResNet.MLNet.Training;
+namespace ResNet.MLNet.Runtime;
 
 /// <summary>
 /// The step settings decided by earlier trials, kept in a small JSON file so that later runs of the same network, batch and

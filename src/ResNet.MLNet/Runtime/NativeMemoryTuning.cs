@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace ResNet.MLNet.Training;
+namespace ResNet.MLNet.Runtime;
 
 /// <summary>
 /// Keeps glibc from returning large tensor buffers to the kernel after every free. By default glibc maps and

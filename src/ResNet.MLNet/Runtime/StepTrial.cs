@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using ResNet.MLNet.Modules;
+using ResNet.MLNet.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace ResNet.MLNet.Training;
+namespace ResNet.MLNet.Runtime;
 
 /// <summary>
 /// Chooses how training steps run on this machine — memory layout (NCHW or channels-last) and, with mixed precision on a

@@ -3,7 +3,7 @@ using Microsoft.ML.Data;
 using ResNet.MLNet.IO;
 using ResNet.MLNet.Visualization;
 
-namespace ResNet.MLNet.Training;
+namespace ResNet.MLNet.Interpretation;
 
 /// <summary>
 /// ML.NET's multiclass metrics read the way fastai's <c>ClassificationInterpretation</c> presents them: overall

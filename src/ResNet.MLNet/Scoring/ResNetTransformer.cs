@@ -1,10 +1,12 @@
-using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML;
+using ResNet.MLNet.Runtime;
+using ResNet.MLNet.Training;
 using ResNet.MLNet.Transforms.Batching;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace ResNet.MLNet.Training;
+namespace ResNet.MLNet.Scoring;
 
 /// <summary>
 /// The trained classifier: adds <c>Score</c> (softmax probabilities, <c>Vector&lt;Single, C&gt;</c> whose slot names are the
@@ -182,7 +184,7 @@ public sealed class ResNetTransformer : ITransformer, IDisposable
         {
             if (_stockScoring is null || _stockScoringFlipTta != FlipTta)
             {
-                _stockScoring = Onnx.StockScoringModel.Create(Model, ClassNames, FeatureColumnName, ImageShape, FlipTta);
+                _stockScoring = Persistence.StockScoringModel.Create(Model, ClassNames, FeatureColumnName, ImageShape, FlipTta);
                 _stockScoringFlipTta = FlipTta;
                 _stockChains.Add(_stockScoring);
             }
@@ -191,13 +193,13 @@ public sealed class ResNetTransformer : ITransformer, IDisposable
     }
 
     /// <summary>
-    /// Saves the stock ML.NET form of this model (see <see cref="Onnx.StockScoringModel"/>): the network as ONNX in
+    /// Saves the stock ML.NET form of this model (see <see cref="Persistence.StockScoringModel"/>): the network as ONNX in
     /// <c>ApplyOnnxModel</c>, then <c>Score</c> and <c>PredictedLabel</c> from stock transforms, so model.zip loads
     /// without this library.
     /// </summary>
     void ICanSaveModel.Save(ModelSaveContext ctx)
     {
-        using var stock = Onnx.StockScoringModel.Create(Model, ClassNames, FeatureColumnName, ImageShape, FlipTta);
+        using var stock = Persistence.StockScoringModel.Create(Model, ClassNames, FeatureColumnName, ImageShape, FlipTta);
         ((ICanSaveModel)stock).Save(ctx);
     }
 

@@ -14,7 +14,7 @@ namespace ResNet.MLNet.Benchmarks.Cases;
 /// network), <c>PredictionEngine</c> single-image latency p50/p99, and one single-image forward pass of the network in
 /// the engine that path runs it with: TorchSharp for the in-memory model, ONNX Runtime for model.zip.
 /// </summary>
-public static class Scoring
+public static class ScoringRuns
 {
     public const string Section = "4 scoring";
 

@@ -3,7 +3,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Image;
 using ResNet.MLNet.IO;
 
-namespace ResNet.MLNet;
+namespace ResNet.MLNet.Persistence;
 
 /// <summary>
 /// A model's transformers in order, with the schema before and after each (public ML.NET API only): how a reloaded

@@ -2,7 +2,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Image;
 
-namespace ResNet.MLNet;
+namespace ResNet.MLNet.Persistence;
 
 /// <summary>One decoded image as a data row; the column is named after the model's image column.</summary>
 internal sealed class DecodedImageRow

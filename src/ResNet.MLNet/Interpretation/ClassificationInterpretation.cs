@@ -1,10 +1,12 @@
 using System.Globalization;
-using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML;
+using ResNet.MLNet.Scoring;
+using ResNet.MLNet.Training;
 using ResNet.MLNet.Transforms;
 using ResNet.MLNet.Visualization;
 
-namespace ResNet.MLNet.Training;
+namespace ResNet.MLNet.Interpretation;
 
 /// <summary>
 /// fastai's <c>ClassificationInterpretation</c> per image: every scored image with its actual and predicted class, the

@@ -1,10 +1,11 @@
-using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Image;
+using Microsoft.ML;
 using ResNet.MLNet.Onnx;
+using ResNet.MLNet.Persistence;
 using ResNet.MLNet.Transforms;
 
-namespace ResNet.MLNet.Training;
+namespace ResNet.MLNet.Scoring;
 
 /// <summary>
 /// fastai's <c>learn.tta</c>: scores the data once plainly (the validation transform) and <c>n</c> times with the

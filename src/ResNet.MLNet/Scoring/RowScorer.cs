@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace ResNet.MLNet.Training;
+namespace ResNet.MLNet.Scoring;
 
 /// <summary>Scores the current row of an input row/cursor once per position and serves <c>Score</c> and <c>PredictedLabel</c>.</summary>
 internal sealed class RowScorer

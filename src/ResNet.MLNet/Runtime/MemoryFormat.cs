@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace ResNet.MLNet.Training;
+namespace ResNet.MLNet.Runtime;
 
 /// <summary>
 /// Channels-last (NHWC) image batches. On the CPU, libtorch's oneDNN convolutions often run faster on NHWC data (figures in

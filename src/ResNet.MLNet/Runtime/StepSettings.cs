@@ -1,6 +1,7 @@
+using ResNet.MLNet.Training;
 using static TorchSharp.torch;
 
-namespace ResNet.MLNet.Training;
+namespace ResNet.MLNet.Runtime;
 
 /// <summary>How a training step runs: the memory layout of the batch and the precision of the working copy of the model.</summary>
 /// <param name="ChannelsLast">Batches go to the network channels-last (NHWC); see <see cref="MemoryFormat"/>.</param>

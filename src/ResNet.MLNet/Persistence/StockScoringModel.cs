@@ -1,10 +1,12 @@
-using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms;
+using Microsoft.ML;
+using ResNet.MLNet.Onnx;
+using ResNet.MLNet.Scoring;
 using ResNet.MLNet.Training;
 using static TorchSharp.torch;
 
-namespace ResNet.MLNet.Onnx;
+namespace ResNet.MLNet.Persistence;
 
 /// <summary>
 /// Builds the persisted form of a trained classifier from stock ML.NET transformers only, so a <c>model.zip</c>

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace ResNet.MLNet.Training;
+namespace ResNet.MLNet.Runtime;
 
 /// <summary>
 /// Shortens how long libtorch's OpenMP worker threads (GNU libgomp) spin before sleeping between parallel regions.

@@ -1,9 +1,11 @@
 using System.IO.Compression;
 using System.Text;
 using ResNet.MLNet.IO;
+using ResNet.MLNet.Scoring;
+using ResNet.MLNet.Training;
 using static TorchSharp.torch;
 
-namespace ResNet.MLNet.Training;
+namespace ResNet.MLNet.Persistence;
 
 /// <summary>
 /// A trained network's TorchSharp weights with what continuing from them needs: the architecture's name and the class

@@ -1,6 +1,6 @@
 using TorchSharp;
 
-namespace ResNet.MLNet.Training;
+namespace ResNet.MLNet.Runtime;
 
 /// <summary>Resolves the <c>Device</c> option ("auto", "cpu", "cuda" or "cuda:N") to a TorchSharp device.</summary>
 internal static class TrainingDevice

@@ -2,7 +2,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using ResNet.MLNet.Transforms;
 
-namespace ResNet.MLNet;
+namespace ResNet.MLNet.Persistence;
 
 /// <summary>
 /// Classifies encoded images (JPEG, PNG, GIF, BMP, WebP…) held in memory with an <see cref="ImageBytesModel"/>: the

@@ -1,4 +1,4 @@
-namespace ResNet.MLNet.Training;
+namespace ResNet.MLNet.Runtime;
 
 /// <summary>The CPU model and the instruction-set flags that decide which kernels libtorch can use (Linux /proc/cpuinfo).</summary>
 internal static class CpuFeatures

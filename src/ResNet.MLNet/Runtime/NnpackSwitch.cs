@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using TorchSharp;
 
-namespace ResNet.MLNet.Training;
+namespace ResNet.MLNet.Runtime;
 
 /// <summary>
 /// Turns libtorch's NNPACK convolution path off. On CPUs NNPACK does not support, libtorch otherwise prints

@@ -1,8 +1,9 @@
 using System.Text;
 using ResNet.MLNet.IO;
+using ResNet.MLNet.Training;
 using TorchSharp;
 
-namespace ResNet.MLNet.Training;
+namespace ResNet.MLNet.Persistence;
 
 /// <summary>
 /// The per-epoch checkpoint: the run's identity (architecture, classes, image shape, schedule), progress (epochs done,

@@ -2,7 +2,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using ResNet.MLNet.Onnx;
 
-namespace ResNet.MLNet;
+namespace ResNet.MLNet.Persistence;
 
 /// <summary>
 /// A classifier that reads decoded images instead of file paths: the steps of a model (a reloaded model.zip or a fitted
