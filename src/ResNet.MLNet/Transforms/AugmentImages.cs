@@ -5,42 +5,14 @@ using ResNet.MLNet.Transforms.Batching;
 namespace ResNet.MLNet.Transforms;
 
 /// <summary>
-/// Estimator of <c>AugmentImages</c> (fastai's <c>aug_transforms</c> batch transform). Input: planar RGB
-/// <c>[3, H, W]</c> as bytes (0..255) or floats (0..1). Output: <c>Vector&lt;Single, 3, Size, Size&gt;</c> in 0..1.
-/// Training passes (cursors requested with a <see cref="Random"/>) augment randomly in batches with TorchSharp;
-/// every other consumer gets the validation transform: the largest centred square resized to <c>Size</c>.
+/// fastai's <c>aug_transforms</c> batch transform (<c>ml.Transforms.AugmentImages</c>). Input: planar RGB <c>[3, H, W]</c> as
+/// bytes (0..255) or floats (0..1). Output: <c>Vector&lt;Single, 3, Size, Size&gt;</c> in 0..1. Training passes (cursors
+/// requested with a <see cref="Random"/>) augment randomly in batches with TorchSharp; every other consumer gets the
+/// validation transform: the largest centred square resized to <c>Size</c>.
 /// </summary>
-internal sealed class AugmentImagesEstimator : IEstimator<AugmentImagesTransformer>
-{
-    private readonly string _outputColumnName;
-    private readonly string _inputColumnName;
-    private readonly AugmentOptions _options;
-
-    internal AugmentImagesEstimator(string outputColumnName, AugmentOptions? options, string? inputColumnName)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(outputColumnName);
-        _options = (options ?? new AugmentOptions()).Clone();
-        _options.Validate();
-        _outputColumnName = outputColumnName;
-        _inputColumnName = inputColumnName ?? outputColumnName;
-    }
-
-    /// <inheritdoc />
-    public AugmentImagesTransformer Fit(IDataView input)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        return new AugmentImagesTransformer(_outputColumnName, _inputColumnName, _options, input);
-    }
-
-    /// <inheritdoc />
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema) =>
-        ColumnChecks.PlanarShape(inputSchema, "AugmentImages", _inputColumnName, _outputColumnName);
-}
-
-/// <summary>Random batch augmentation on training passes, the validation crop otherwise (see <see cref="AugmentImagesEstimator"/>).</summary>
 internal sealed class AugmentImagesTransformer : PlanarImageTransformer
 {
-    private const string Name = "AugmentImages";
+    public const string Name = "AugmentImages";
     private readonly AugmentOptions _options;
 
     internal AugmentImagesTransformer(string outputColumnName, string inputColumnName, AugmentOptions options, IDataView input)

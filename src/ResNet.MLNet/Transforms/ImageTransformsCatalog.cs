@@ -109,7 +109,10 @@ public static class ImageTransformsCatalog
         AugmentOptions? options = null, string? inputColumnName = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new AugmentImagesEstimator(outputColumnName, options, inputColumnName);
+        var checkedOptions = (options ?? new AugmentOptions()).Clone();
+        checkedOptions.Validate();
+        return new PlanarImageEstimator(AugmentImagesTransformer.Name, outputColumnName, inputColumnName,
+            (output, input, data) => new AugmentImagesTransformer(output, input, checkedOptions, data));
     }
 
     /// <summary>fastai's <c>Normalize.from_stats</c>: (x − mean) / std per channel; output <c>Vector&lt;Single, 3, H, W&gt;</c>.</summary>
@@ -121,6 +124,8 @@ public static class ImageTransformsCatalog
         ImageStats? stats = null, string? inputColumnName = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new NormalizeImagesEstimator(outputColumnName, stats, inputColumnName);
+        var channelStats = stats ?? ImageStats.ImageNet;
+        return new PlanarImageEstimator(NormalizeImagesTransformer.Name, outputColumnName, inputColumnName,
+            (output, input, data) => new NormalizeImagesTransformer(output, input, channelStats, data));
     }
 }

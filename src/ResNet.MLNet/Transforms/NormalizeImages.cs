@@ -6,44 +6,15 @@ using static TorchSharp.torch;
 namespace ResNet.MLNet.Transforms;
 
 /// <summary>
-/// Estimator of <c>NormalizeImages</c> (fastai's <c>Normalize.from_stats</c>): (x − mean) / std per channel on
-/// planar RGB <c>[3, H, W]</c> values in 0..1 (bytes 0..255 are divided by 255 first). Output:
-/// <c>Vector&lt;Single, 3, H, W&gt;</c>.
-/// </summary>
-internal sealed class NormalizeImagesEstimator : IEstimator<NormalizeImagesTransformer>
-{
-    private readonly string _outputColumnName;
-    private readonly string _inputColumnName;
-    private readonly ImageStats _stats;
-
-    internal NormalizeImagesEstimator(string outputColumnName, ImageStats? stats, string? inputColumnName)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(outputColumnName);
-        _outputColumnName = outputColumnName;
-        _inputColumnName = inputColumnName ?? outputColumnName;
-        _stats = stats ?? ImageStats.ImageNet;
-    }
-
-    /// <inheritdoc />
-    public NormalizeImagesTransformer Fit(IDataView input)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        return new NormalizeImagesTransformer(_outputColumnName, _inputColumnName, _stats, input);
-    }
-
-    /// <inheritdoc />
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema) =>
-        ColumnChecks.PlanarShape(inputSchema, "NormalizeImages", _inputColumnName, _outputColumnName);
-}
-
-/// <summary>
-/// Per-channel normalisation (see <see cref="NormalizeImagesEstimator"/>): batches are computed with TorchSharp, taken
+/// fastai's <c>Normalize.from_stats</c> (<c>ml.Transforms.NormalizeImages</c>): (x − mean) / std per channel on planar RGB
+/// <c>[3, H, W]</c> values in 0..1 (bytes 0..255 are divided by 255 first); output <c>Vector&lt;Single, 3, H, W&gt;</c>.
+/// Batches are computed with TorchSharp, taken
 /// straight from the previous batched transform (AugmentImages) when it serves tensors; single rows and model.zip run a
 /// generated ONNX graph (Sub/Div) through ML.NET's <c>ApplyOnnxModel</c>.
 /// </summary>
 internal sealed class NormalizeImagesTransformer : PlanarImageTransformer
 {
-    private const string Name = "NormalizeImages";
+    public const string Name = "NormalizeImages";
     private readonly ImageStats _stats;
 
     internal NormalizeImagesTransformer(string outputColumnName, string inputColumnName, ImageStats stats, IDataView input)
