@@ -134,7 +134,11 @@ public static class PeakFraction
         var x = randn(ScoringBatch, 3, Size, Size);
         if (channelsLast) x = MemoryFormat.ToChannelsLast(x);
         using var noGrad = no_grad();
-        return Timed(() => (half is null ? network.forward(x) : half.Forward(x)).Dispose(), runs);
+        return Timed(() =>
+        {
+            using var batchScope = NewDisposeScope();   // as the validation pass: each batch's intermediates freed with it
+            _ = half is null ? network.forward(x) : half.Forward(x);
+        }, runs);
     }
 
     /// <summary>
