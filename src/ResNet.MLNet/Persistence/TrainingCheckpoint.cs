@@ -65,35 +65,19 @@ internal sealed record TrainingCheckpoint(string Architecture, int ClassCount, i
         {
             using var stream = File.OpenRead(path);
             using var reader = new BinaryReader(stream, Encoding.UTF8);
-            if (reader.ReadString() != Magic || reader.ReadInt32() != Version)
-                throw new InvalidDataException("not a ResNet.MLNet checkpoint of this version");
-            var saved = ReadIdentity(reader);
+            var (saved, progress) = ReadHeader(reader);
             if (saved.Architecture != Architecture || saved.ClassCount != ClassCount || !saved.ImageShape.SequenceEqual(ImageShape)
                 || saved.Epochs != Epochs || saved.BatchesPerEpoch != BatchesPerEpoch || saved.MaxLearningRate != MaxLearningRate)
                 throw new InvalidDataException($"it belongs to a different run ({saved.Describe()}; this run is {Describe()})");
-            int epochsDone = reader.ReadInt32();
-            int smoothCount = reader.ReadInt32();
-            double smoothAverage = reader.ReadDouble();
-            double scale = reader.ReadDouble();
-            int clean = reader.ReadInt32();
-            int historyCount = reader.ReadInt32();
-            var history = new List<EpochMetrics>();
-            for (int i = 0; i < historyCount; i++)
-            {
-                int epoch = reader.ReadInt32();
-                double train = reader.ReadDouble(), valid = reader.ReadDouble(), accuracy = reader.ReadDouble();
-                var duration = TimeSpan.FromTicks(reader.ReadInt64());
-                history.Add(new EpochMetrics(epoch, train, double.IsNaN(valid) ? null : valid, double.IsNaN(accuracy) ? null : accuracy, duration));
-            }
             learner.Model.load(reader);
             learner.Optimizer.Load(reader);
-            recorder.Restore(history, smoothCount, smoothAverage);
+            recorder.Restore(progress.History, progress.SmoothedCount, progress.SmoothedAverage);
             if (learner.Half is not null)
             {
-                if (scale > 0) learner.Half.Scaler.Restore(scale, clean);
+                if (progress.LossScale > 0) learner.Half.Scaler.Restore(progress.LossScale, progress.CleanSteps);
                 learner.Half.SyncAllFromMaster();
             }
-            return epochsDone;
+            return progress.EpochsDone;
         }
         catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or ArgumentException or IOException)
         {
@@ -113,14 +97,7 @@ internal sealed record TrainingCheckpoint(string Architecture, int ClassCount, i
         {
             using var stream = File.OpenRead(path);
             using var reader = new BinaryReader(stream, Encoding.UTF8);
-            if (reader.ReadString() != Magic || reader.ReadInt32() != Version)
-                throw new InvalidDataException("not a ResNet.MLNet checkpoint of this version");
-            var identity = ReadIdentity(reader);
-            reader.ReadInt32();                                          // epochs done
-            reader.ReadInt32(); reader.ReadDouble();                     // smoothed loss
-            reader.ReadDouble(); reader.ReadInt32();                     // loss scale
-            int historyCount = reader.ReadInt32();
-            reader.ReadBytes(historyCount * (sizeof(int) + 3 * sizeof(double) + sizeof(long)));
+            var (identity, _) = ReadHeader(reader);
             var network = Modules.Architectures.Get(identity.Architecture).Create(identity.ClassCount);
             try
             {
@@ -152,6 +129,33 @@ internal sealed record TrainingCheckpoint(string Architecture, int ClassCount, i
         w.Write(BatchesPerEpoch);
         w.Write(MaxLearningRate);
         w.Write(Seed);
+    }
+
+    /// <summary>What a checkpoint records of the run's progress, between its identity and the weights.</summary>
+    private sealed record Progress(int EpochsDone, int SmoothedCount, double SmoothedAverage, double LossScale, int CleanSteps,
+        List<EpochMetrics> History);
+
+    /// <summary>Reads the format check, the identity and the progress; the reader is then at the model's state dict.</summary>
+    private static (TrainingCheckpoint Identity, Progress Progress) ReadHeader(BinaryReader reader)
+    {
+        if (reader.ReadString() != Magic || reader.ReadInt32() != Version)
+            throw new InvalidDataException("not a ResNet.MLNet checkpoint of this version");
+        var identity = ReadIdentity(reader);
+        int epochsDone = reader.ReadInt32();
+        int smoothedCount = reader.ReadInt32();
+        double smoothedAverage = reader.ReadDouble();
+        double scale = reader.ReadDouble();
+        int cleanSteps = reader.ReadInt32();
+        int historyCount = reader.ReadInt32();
+        var history = new List<EpochMetrics>();
+        for (int i = 0; i < historyCount; i++)
+        {
+            int epoch = reader.ReadInt32();
+            double train = reader.ReadDouble(), valid = reader.ReadDouble(), accuracy = reader.ReadDouble();
+            var duration = TimeSpan.FromTicks(reader.ReadInt64());
+            history.Add(new EpochMetrics(epoch, train, double.IsNaN(valid) ? null : valid, double.IsNaN(accuracy) ? null : accuracy, duration));
+        }
+        return (identity, new Progress(epochsDone, smoothedCount, smoothedAverage, scale, cleanSteps, history));
     }
 
     private static TrainingCheckpoint ReadIdentity(BinaryReader r) => new(r.ReadString(), r.ReadInt32(),
